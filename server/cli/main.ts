@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+import { SERVE_FLAGS, flagOf, serveHelp } from './serve-flags.js';
+import { startTpdne } from '../service.js';
+import { describeError } from '../errors.js';
+import type { ServeOptions } from '../options.js';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+const MAIN_HELP = `Usage: tpdne <command> [options]
+
+Commands:
+  serve     run the dreaming server
+  help      show help for a command
+
+Run 'tpdne <command> --help' for a command's options.
+`;
+
+/** parseArgs' own messages run over several lines; ours is always one. */
+function usageError(err: unknown): string {
+  const text = describeError(err);
+  const unknown = /Unknown option '([^']+)'/.exec(text);
+  if (unknown) return `Unknown option ${unknown[1]} (see tpdne serve --help)`;
+  const missing = /Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/.exec(text);
+  if (missing) return `Option ${missing[1]} needs a value`;
+  return text;
+}
+
+/** Parses `tpdne serve` flags into ServeOptions; throws with one line on bad usage. */
+export function parseServeArgs(args: string[]): { help: boolean; options: ServeOptions } {
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const f of SERVE_FLAGS) config[flagOf(f.key)] = { type: 'string' };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: config, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new Error(usageError(err));
+  }
+  const options: Record<string, unknown> = {};
+  for (const f of SERVE_FLAGS) {
+    const value = parsed.values[flagOf(f.key)];
+    if (value !== undefined) options[f.key] = value;
+  }
+  return { help: parsed.values.help === true, options: options as ServeOptions };
+}
+
+async function serve(args: string[], io: CliIo): Promise<number> {
+  const { help, options } = parseServeArgs(args);
+  if (help) {
+    io.out(serveHelp());
+    return 0;
+  }
+  const log = (line: string) => io.err(line + '\n');
+  let stop: (signal: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => (stop = resolve));
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  // Listen for signals from the start, so a SIGTERM while the model loads is not lost.
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const tpdne = await startTpdne({ ...options, log });
+    const h = tpdne.health();
+    log(`tpdne: dreaming with ${h.model} on ${h.device}, one image every ${tpdne.options.interval} ms, at ${tpdne.url}`);
+    const signal = await stopped;
+    log(`tpdne: ${signal}: shutting down`);
+    await tpdne.close();
+    return 0;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+/** The commands, by name. Each takes its own arguments and returns an exit code. */
+export const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+  serve,
+};
+
+/** The CLI. Returns the exit code; every failure is one line on stderr. */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(args[0] === 'serve' ? serveHelp() : MAIN_HELP);
+    return command === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    io.err(`tpdne: unknown command '${command}' (try tpdne help)\n`);
+    return 2;
+  }
+  try {
+    return await run(args, io);
+  } catch (err) {
+    io.err(`tpdne: ${describeError(err)}\n`);
+    return 1;
+  }
+}

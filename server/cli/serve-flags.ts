@@ -1,0 +1,55 @@
+import { DEFAULT_SERVE_OPTIONS, type ServeOptions } from '../options.js';
+
+export interface FlagSpec {
+  /** The ServeOptions key it sets. */
+  key: Exclude<keyof ServeOptions, 'log'>;
+  /** What to put after the flag in --help, e.g. `<ms>`. */
+  value: string;
+  help: string;
+}
+
+/** Every `tpdne serve` flag, in --help order. Defaults come from DEFAULT_SERVE_OPTIONS. */
+export const SERVE_FLAGS: readonly FlagSpec[] = [
+  { key: 'host', value: '<addr>', help: 'interface to listen on (0.0.0.0 for all)' },
+  { key: 'port', value: '<n>', help: 'HTTP and WebSocket port; 0 picks a free one' },
+  { key: 'model', value: '<file.onnx>', help: "ONNX generator with one latent input [N,D] or [N,D,1,1]; 'builtin' is the procedural CPPN" },
+  { key: 'interval', value: '<ms>', help: 'milliseconds per image (one slot)' },
+  { key: 'size', value: '<px>', help: 'output edge in pixels; small models are upscaled' },
+  { key: 'seed', value: '<n>', help: 'latent seed: same model + seed = same image for the same slot on every server' },
+  { key: 'latent', value: 'normal|uniform', help: 'distribution of the latent vectors' },
+  { key: 'format', value: 'webp|jpeg', help: 'image format for pages, files and the stream' },
+  { key: 'quality', value: '<1-100>', help: 'encoder quality' },
+  { key: 'effort', value: '<0-6>', help: 'WebP encoder effort (higher = smaller files, slower)' },
+  { key: 'device', value: 'auto|cpu|cuda|webgpu', help: 'execution provider; auto tries CUDA, then CPU' },
+  { key: 'out', value: '<path>', help: 'also write each frame atomically to <path>.webp (e.g. out/sampled) for nginx' },
+  { key: 'range', value: 'auto|-1,1|0,1|0,255', help: 'value range of the model output; auto detects it' },
+  { key: 'resize', value: 'auto|nearest|lanczos3', help: 'upscaling kernel; auto = nearest for 2x and more (pixel art stays crisp)' },
+  { key: 'maxViewers', value: '<n>', help: 'most concurrent stream viewers' },
+  { key: 'maxBufferedBytes', value: '<bytes>', help: 'unsent bytes per viewer before frames are skipped for it' },
+  { key: 'framesKept', value: '<n>', help: 'recent frames addressable at /frames/<slot>' },
+  { key: 'modelTimeout', value: '<ms>', help: 'longest a model run may take before the worker is replaced' },
+  { key: 'heartbeat', value: '<ms>', help: 'WebSocket ping interval; silent viewers are dropped' },
+];
+
+export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+export function serveHelp(): string {
+  const defaults = DEFAULT_SERVE_OPTIONS as Record<string, unknown>;
+  const rows = SERVE_FLAGS.map((f) => {
+    const d = defaults[f.key];
+    const shown = d === null ? (f.key === 'model' ? 'builtin' : 'off') : String(d);
+    return [`  --${flagOf(f.key)} ${f.value}`, `${f.help} (default: ${shown})`];
+  });
+  const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;
+  return [
+    'Usage: tpdne serve [options]',
+    '',
+    'Dream one image per interval and show it to everyone: / (refresh page), /live (stream),',
+    '/image.webp, /frames/<slot>.webp, /healthz, and WebSocket /stream.',
+    '',
+    'Options:',
+    ...rows.map(([flag, help]) => flag!.padEnd(width) + help),
+    '  -h, --help'.padEnd(width) + 'show this help',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,175 @@
+import { Worker } from 'node:worker_threads';
+import { access, constants } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { TpdneError, ErrorCodes } from '../errors.js';
+import type { ResolvedServeOptions } from '../options.js';
+import type { GeneratedImage, Generator } from './generator.js';
+import type { FromWorker, ModelInfo, ToWorker, WorkerConfig } from './protocol.js';
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+type Pending = {
+  resolve: (image: GeneratedImage) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+};
+
+interface LiveWorker {
+  worker: Worker;
+  info: ModelInfo;
+}
+
+export type OnnxGeneratorOptions = Pick<
+  ResolvedServeOptions,
+  'model' | 'size' | 'device' | 'seed' | 'latent' | 'range' | 'modelTimeout' | 'log'
+>;
+
+export interface OnnxGenerator extends Generator {
+  readonly info: ModelInfo;
+}
+
+/** Starts one worker and waits for it to report the model ready (or why it is not). */
+function spawnWorker(config: WorkerConfig, onMessage: (m: FromWorker) => void): Promise<LiveWorker> {
+  return new Promise(function waitForReady(resolve, reject) {
+    const worker = new Worker(WORKER_URL, { workerData: config });
+    let ready = false;
+    worker.on('message', function onWorkerMessage(message: FromWorker) {
+      if (ready) return onMessage(message);
+      if (message.type === 'ready') {
+        ready = true;
+        resolve({ worker, info: message.info });
+      } else if (message.type === 'error') {
+        void worker.terminate();
+        reject(new TpdneError(message.code, message.message));
+      }
+    });
+    worker.on('error', function onWorkerError(err) {
+      if (!ready) reject(new TpdneError(ErrorCodes.MODEL_LOAD, `Model worker failed: ${err.message}`));
+    });
+    worker.on('exit', function onWorkerExit(code) {
+      if (!ready) reject(new TpdneError(ErrorCodes.MODEL_LOAD, `Model worker exited with code ${code} before it was ready`));
+    });
+  });
+}
+
+/**
+ * Runs an ONNX generator (a file, or the built-in CPPN) in a worker thread. One session
+ * per process. A run that exceeds `modelTimeout` is rejected and its worker replaced,
+ * since a hung native call cannot be cancelled any other way.
+ */
+export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promise<OnnxGenerator> {
+  if (options.model !== null) {
+    try {
+      await access(options.model, constants.R_OK);
+    } catch {
+      throw new TpdneError(ErrorCodes.MODEL_NOT_FOUND, `Model file not found or unreadable: ${options.model}`);
+    }
+  }
+  const config: WorkerConfig = {
+    source: options.model === null ? { kind: 'builtin', size: options.size } : { kind: 'file', path: options.model },
+    device: options.device,
+    seed: options.seed,
+    latent: options.latent,
+    range: options.range,
+  };
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let closed = false;
+
+  function onMessage(message: FromWorker): void {
+    if (message.type === 'ready' || message.id === null) return;
+    const entry = pending.get(message.id);
+    if (!entry) return; // answered after a timeout: dropped
+    pending.delete(message.id);
+    clearTimeout(entry.timer);
+    if (message.type === 'error') entry.reject(new TpdneError(message.code, message.message));
+    else {
+      entry.resolve({
+        rgb: { data: message.data, width: message.width, height: message.height, range: message.range },
+        timings: message.timings,
+      });
+    }
+  }
+
+  let live = await spawnWorker(config, onMessage);
+  if (live.info.fallback) {
+    options.log(`tpdne: --device auto: ${live.info.fallback}; running on CPU`);
+  }
+  let replacing: Promise<LiveWorker> | null = null;
+
+  function watchExit(current: LiveWorker): void {
+    current.worker.on('exit', function onUnexpectedExit() {
+      if (closed || live !== current) return;
+      for (const [id, entry] of pending) {
+        clearTimeout(entry.timer);
+        entry.reject(new TpdneError(ErrorCodes.MODEL_RUN, 'Model worker exited during a run'));
+        pending.delete(id);
+      }
+      replace();
+    });
+  }
+
+  function replace(): void {
+    const old = live;
+    void old.worker.terminate();
+    replacing = spawnWorker(config, onMessage);
+    replacing.then(
+      (fresh) => {
+        replacing = null;
+        if (closed) return void fresh.worker.terminate();
+        live = fresh;
+        watchExit(fresh);
+        options.log('tpdne: model worker replaced');
+      },
+      (err: Error) => {
+        replacing = null;
+        options.log(`tpdne: model worker could not be replaced: ${err.message}`);
+      },
+    );
+  }
+  watchExit(live);
+
+  const name = options.model === null ? 'builtin-cppn' : basename(options.model);
+
+  return {
+    name,
+    get device() {
+      return live.info.device;
+    },
+    get info() {
+      return live.info;
+    },
+    get nativeSize() {
+      const dims = live.info.outputDims;
+      const channelsFirst = dims.length === 4 ? [1, 3, 4].includes(dims[1]!) : [1, 3, 4].includes(dims[0]!);
+      const hw = dims.length === 4 ? dims.slice(channelsFirst ? 2 : 1) : dims.length === 3 ? dims.slice(channelsFirst ? 1 : 0) : dims;
+      return { height: hw[0]!, width: hw[1]! };
+    },
+    async generate(slot: number): Promise<GeneratedImage> {
+      if (closed) throw new TpdneError(ErrorCodes.CLOSED, 'Generator is closed');
+      if (replacing) await replacing;
+      const id = nextId++;
+      const current = live;
+      return new Promise<GeneratedImage>(function run(resolve, reject) {
+        const timer = setTimeout(function onModelTimeout() {
+          pending.delete(id);
+          reject(new TpdneError(ErrorCodes.MODEL_TIMEOUT, `Model run for slot ${slot} exceeded ${options.modelTimeout} ms; worker replaced`));
+          if (live === current && !closed) replace();
+        }, options.modelTimeout);
+        pending.set(id, { resolve, reject, timer });
+        current.worker.postMessage({ type: 'generate', id, slot } satisfies ToWorker);
+      });
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      for (const entry of pending.values()) {
+        clearTimeout(entry.timer);
+        entry.reject(new TpdneError(ErrorCodes.CLOSED, 'Generator closed'));
+      }
+      pending.clear();
+      const fresh = await replacing?.catch(() => null);
+      await Promise.allSettled([live.worker.terminate(), fresh?.worker.terminate()]);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/** Messages between the main thread and the model worker (structured clone). */
+import type { Device, LatentDistribution, ValueRange } from '../options.js';
+import type { ErrorCode } from '../errors.js';
+import type { StageTimings } from './generator.js';
+
+export type ModelSource = { kind: 'builtin'; size: number } | { kind: 'file'; path: string };
+
+export interface WorkerConfig {
+  source: ModelSource;
+  device: Device;
+  seed: number;
+  latent: LatentDistribution;
+  range: ValueRange;
+}
+
+export interface ModelInfo {
+  input: string;
+  latentDims: number[];
+  output: string;
+  outputDims: number[];
+  device: 'cpu' | 'cuda' | 'webgpu';
+  /** Set when `auto` wanted a GPU and fell back to CPU: why. */
+  fallback: string | null;
+}
+
+export type ToWorker = { type: 'generate'; id: number; slot: number };
+
+export type FromWorker =
+  | { type: 'ready'; info: ModelInfo }
+  | {
+      type: 'image';
+      id: number;
+      data: Uint8Array;
+      width: number;
+      height: number;
+      range: '-1,1' | '0,1' | '0,255';
+      timings: StageTimings;
+    }
+  | { type: 'error'; id: number | null; code: ErrorCode; message: string };

@@ -1,0 +1,181 @@
+import { TpdneError, ErrorCodes } from './errors.js';
+
+export type LatentDistribution = 'normal' | 'uniform';
+export type ImageFormat = 'webp' | 'jpeg';
+export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+export type ValueRange = 'auto' | '-1,1' | '0,1' | '0,255';
+export type ResizeKernel = 'auto' | 'nearest' | 'lanczos3';
+
+/** Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. */
+export interface ServeOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default `8080`. */
+  port?: number | string;
+  /** Path to an ONNX generator; undefined or `builtin` runs the built-in CPPN. */
+  model?: string;
+  /** Milliseconds per slot (one new image per slot). Default `250`. */
+  interval?: number | string;
+  /** Output edge in pixels; small models are upscaled. Default `512`. */
+  size?: number | string;
+  /** Seed for the latents: the same seed gives the same image for the same slot. Default `1`. */
+  seed?: number | string;
+  /** Distribution the latents are drawn from. Default `normal`. */
+  latent?: LatentDistribution | string;
+  /** Image format sent to viewers. Default `webp`. */
+  format?: ImageFormat | string;
+  /** Encoder quality, 1-100. Default `80`. */
+  quality?: number | string;
+  /** WebP encoder effort, 0 (fastest) to 6. Default `2` (measured: see BENCHMARKS.md). */
+  effort?: number | string;
+  /** Execution provider. `auto` tries the GPU and falls back to CPU. Default `auto`. */
+  device?: Device | string;
+  /** Also write each frame atomically to `<out>.<ext>` (for nginx). Default: off. */
+  out?: string;
+  /** Value range of the model output. Default `auto` (detected from the first frame). */
+  range?: ValueRange | string;
+  /** Resampling when the model output is not `size`. Default `auto` (nearest for 2x+ upscales). */
+  resize?: ResizeKernel | string;
+  /** Maximum concurrent stream viewers. Default `10000`. */
+  maxViewers?: number | string;
+  /** Bytes a viewer may have unsent before frames are skipped for it. Default `1048576`. */
+  maxBufferedBytes?: number | string;
+  /** Recent frames kept addressable under /frames/<slot>. Default `240`. */
+  framesKept?: number | string;
+  /** Milliseconds one model run may take before it is abandoned. Default `10000`. */
+  modelTimeout?: number | string;
+  /** Milliseconds between WebSocket pings; a viewer that misses one is dropped. Default `30000`. */
+  heartbeat?: number | string;
+  /** Where log lines go. Default: stderr. Pass `() => {}` to silence. */
+  log?: (line: string) => void;
+}
+
+export interface ResolvedServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly model: string | null;
+  readonly interval: number;
+  readonly size: number;
+  readonly seed: number;
+  readonly latent: LatentDistribution;
+  readonly format: ImageFormat;
+  readonly quality: number;
+  readonly effort: number;
+  readonly device: Device;
+  readonly out: string | null;
+  readonly range: ValueRange;
+  readonly resize: ResizeKernel;
+  readonly maxViewers: number;
+  readonly maxBufferedBytes: number;
+  readonly framesKept: number;
+  readonly modelTimeout: number;
+  readonly heartbeat: number;
+  readonly log: (line: string) => void;
+}
+
+/** Defaults, one place. The CLI's --help is generated from these. */
+export const DEFAULT_SERVE_OPTIONS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8080,
+  model: null,
+  interval: 250,
+  size: 512,
+  seed: 1,
+  latent: 'normal',
+  format: 'webp',
+  quality: 80,
+  effort: 2,
+  device: 'auto',
+  out: null,
+  range: 'auto',
+  resize: 'auto',
+  maxViewers: 10000,
+  maxBufferedBytes: 1 << 20,
+  framesKept: 240,
+  modelTimeout: 10000,
+  heartbeat: 30000,
+} as const);
+
+const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+function received(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  return typeof value;
+}
+
+/** Throws the one message shape every option error uses. */
+export function invalidOption(key: string, expected: string, value: unknown): never {
+  throw new TpdneError(
+    ErrorCodes.INVALID_OPTION,
+    `Expected ${expected} for ${flagName(key)} but received ${received(value)}`,
+  );
+}
+
+/** An integer option in [min, max]; numeric strings (from the CLI) are accepted. */
+export function integerOption(key: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    invalidOption(key, `integer between ${min} and ${max}`, value);
+  }
+  return n;
+}
+
+/** One of a fixed set of strings. */
+export function choiceOption<T extends string>(key: string, value: unknown, fallback: T, choices: readonly T[]): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
+    invalidOption(key, `one of ${choices.join(', ')}`, value);
+  }
+  return value as T;
+}
+
+/** A non-empty string without control characters. */
+export function stringOption(key: string, value: unknown, fallback: string): string;
+export function stringOption(key: string, value: unknown, fallback: null): string | null;
+export function stringOption(key: string, value: unknown, fallback: string | null): string | null {
+  if (value === undefined) return fallback;
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || value.length === 0 || /[\u0000-\u001f]/.test(value)) {
+    invalidOption(key, 'a non-empty string', value);
+  }
+  return value;
+}
+
+const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'log']);
+
+/** Validates every option at once, synchronously, and fills in the defaults. */
+export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOptions {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.has(key)) invalidOption(key, 'a known option', (options as Record<string, unknown>)[key]);
+  }
+  const d = DEFAULT_SERVE_OPTIONS;
+  const host = stringOption('host', options.host, d.host);
+  const model = options.model === 'builtin' ? null : stringOption('model', options.model, null);
+  const interval = integerOption('interval', options.interval, d.interval, 20, 3_600_000);
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  if (typeof log !== 'function') invalidOption('log', 'a function', log);
+  return Object.freeze({
+    host,
+    port: integerOption('port', options.port, d.port, 0, 65535),
+    model,
+    interval,
+    size: integerOption('size', options.size, d.size, 16, 4096),
+    seed: integerOption('seed', options.seed, d.seed, 0, 0xffffffff),
+    latent: choiceOption('latent', options.latent, d.latent, ['normal', 'uniform']),
+    format: choiceOption('format', options.format, d.format, ['webp', 'jpeg']),
+    quality: integerOption('quality', options.quality, d.quality, 1, 100),
+    effort: integerOption('effort', options.effort, d.effort, 0, 6),
+    device: choiceOption('device', options.device, d.device, ['auto', 'cpu', 'cuda', 'webgpu']),
+    out: stringOption('out', options.out, null),
+    range: choiceOption('range', options.range, d.range, ['auto', '-1,1', '0,1', '0,255']),
+    resize: choiceOption('resize', options.resize, d.resize, ['auto', 'nearest', 'lanczos3']),
+    maxViewers: integerOption('maxViewers', options.maxViewers, d.maxViewers, 1, 1_000_000),
+    maxBufferedBytes: integerOption('maxBufferedBytes', options.maxBufferedBytes, d.maxBufferedBytes, 1024, 1 << 30),
+    framesKept: integerOption('framesKept', options.framesKept, d.framesKept, 1, 100_000),
+    modelTimeout: integerOption('modelTimeout', options.modelTimeout, d.modelTimeout, 100, 600_000),
+    heartbeat: integerOption('heartbeat', options.heartbeat, d.heartbeat, 100, 3_600_000),
+    log,
+  });
+}

@@ -1,0 +1,130 @@
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { FrameStore } from '../frames/store.js';
+import type { Frame } from '../frames/frame.js';
+import { frameMessage } from './message.js';
+
+export interface StreamOptions {
+  server: HttpServer;
+  store: FrameStore;
+  interval: number;
+  maxViewers: number;
+  maxBufferedBytes: number;
+  heartbeat: number;
+  /** The URL path of the stream. Default `/stream`. */
+  path?: string;
+}
+
+export interface StreamStats {
+  viewers: number;
+  /** Frames not sent to a viewer because it still had too much unsent. */
+  skipped: number;
+  /** Upgrades refused because the viewer limit was reached. */
+  refused: number;
+}
+
+export interface Stream {
+  stats(): StreamStats;
+  /** Closes every viewer with 1001 (going away) and stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Viewers never send anything; a byte or so of slack for clients that do by mistake. */
+const MAX_INCOMING = 128;
+
+function reject(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\n\r\n${reason}\n`);
+}
+
+/**
+ * The live stream over `ws`: one binary message per frame to every viewer. A viewer
+ * whose unsent bytes exceed `maxBufferedBytes` has frames skipped until it catches up,
+ * so nothing queues without bound. Dead connections are found by ping and terminated.
+ */
+export function createWsStream(options: StreamOptions): Stream {
+  const { server, store, interval, maxViewers, maxBufferedBytes } = options;
+  const path = options.path ?? '/stream';
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_INCOMING, clientTracking: true });
+  const alive = new WeakSet<WebSocket>();
+  let skipped = 0;
+  let refused = 0;
+  let closing: Promise<void> | null = null;
+
+  function sendFrame(ws: WebSocket, frame: Frame): void {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > maxBufferedBytes) {
+      skipped++;
+      return;
+    }
+    ws.send(frameMessage(frame, interval), { binary: true });
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = req.url ?? '';
+    if (url !== path && !url.startsWith(path + '?')) return reject(socket, 404, 'Not Found');
+    if (closing) return reject(socket, 503, 'Service Unavailable');
+    if (wss.clients.size >= maxViewers) {
+      refused++;
+      return reject(socket, 503, 'Service Unavailable');
+    }
+    wss.handleUpgrade(req, socket, head, function onViewer(ws) {
+      wss.emit('connection', ws, req);
+    });
+  }
+
+  wss.on('connection', function onConnection(ws: WebSocket) {
+    alive.add(ws);
+    ws.on('pong', function onPong() {
+      alive.add(ws);
+    });
+    ws.on('message', function onViewerMessage() {
+      ws.close(1008, 'viewers do not send');
+    });
+    ws.on('error', function onViewerError() {
+      ws.terminate();
+    });
+    const current = store.current();
+    if (current) sendFrame(ws, current);
+  });
+
+  const unsubscribe = store.subscribe(function broadcast(frame) {
+    for (const ws of wss.clients) sendFrame(ws, frame);
+  });
+
+  const heartbeat = setInterval(function ping() {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, options.heartbeat);
+  heartbeat.unref();
+
+  server.on('upgrade', onUpgrade);
+
+  return {
+    stats: () => ({ viewers: wss.clients.size, skipped, refused }),
+    close() {
+      closing ??= new Promise<void>(function shutDown(resolve) {
+        server.off('upgrade', onUpgrade);
+        unsubscribe();
+        clearInterval(heartbeat);
+        for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+        // Give viewers a moment to answer the close, then cut whoever has not.
+        const deadline = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+        }, 500);
+        deadline.unref();
+        wss.close(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}

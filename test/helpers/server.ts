@@ -1,0 +1,81 @@
+import WebSocket from 'ws';
+import { startTpdne, type Tpdne } from '../../server/service.js';
+import type { ServeOptions } from '../../server/options.js';
+import { decodeFrameMessage, type DecodedFrame } from '../../client/shared/protocol.js';
+
+export interface TestServer extends Tpdne {
+  /** Every line the server logged. */
+  logs: string[];
+}
+
+/** A real server on a free port, with the log captured instead of printed. */
+export async function startTestServer(options: ServeOptions = {}): Promise<TestServer> {
+  const logs: string[] = [];
+  const tpdne = await startTpdne({ port: 0, size: 128, ...options, log: (line) => logs.push(line) });
+  return Object.assign(tpdne, { logs });
+}
+
+/** Resolves with the first frame published at or after `minSlot` (or any, if omitted). */
+export function waitForFrame(server: Tpdne, minSlot = 0, timeoutMs = 10_000): Promise<NonNullable<ReturnType<Tpdne['store']['current']>>> {
+  const current = server.store.current();
+  if (current && current.slot >= minSlot) return Promise.resolve(current);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`No frame at or after slot ${minSlot} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = server.store.subscribe((frame) => {
+      if (frame.slot < minSlot) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(frame);
+    });
+  });
+}
+
+export interface Viewer {
+  frames: DecodedFrame[];
+  socket: WebSocket;
+  /** Resolves once `count` frames have arrived. */
+  until(count: number, timeoutMs?: number): Promise<DecodedFrame[]>;
+  close(): Promise<void>;
+}
+
+/** A real WebSocket viewer of `/stream` that decodes and keeps every frame. */
+export function connectViewer(baseUrl: string, headers: Record<string, string> = {}): Promise<Viewer> {
+  const socket = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/stream', { headers, perMessageDeflate: false });
+  const frames: DecodedFrame[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  socket.on('message', (data: Buffer) => {
+    frames.push(decodeFrameMessage(new Uint8Array(data)));
+    for (const w of [...waiters]) {
+      if (frames.length >= w.count) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  });
+  const viewer: Viewer = {
+    frames,
+    socket,
+    until(count, timeoutMs = 15_000) {
+      if (frames.length >= count) return Promise.resolve(frames);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`Viewer got ${frames.length} of ${count} frames in ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({ count, resolve: () => (clearTimeout(timer), resolve(frames)) });
+      });
+    },
+    close() {
+      if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+      return new Promise((resolve) => {
+        socket.once('close', () => resolve());
+        socket.close();
+      });
+    },
+  };
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => resolve(viewer));
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`Upgrade refused with ${res.statusCode}`)));
+  });
+}

@@ -1,0 +1,78 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveServeOptions, DEFAULT_SERVE_OPTIONS } from '../../server/options.js';
+import { parseServeArgs } from '../../server/cli/main.js';
+import { serveHelp, SERVE_FLAGS, flagOf } from '../../server/cli/serve-flags.js';
+
+describe('resolveServeOptions', () => {
+  it('fills every default', () => {
+    const o = resolveServeOptions({});
+    const { log, ...rest } = o;
+    assert.equal(typeof log, 'function');
+    assert.deepEqual(rest, { ...DEFAULT_SERVE_OPTIONS });
+    assert.ok(Object.isFrozen(o));
+  });
+
+  it('accepts numeric strings from the CLI and "builtin"', () => {
+    const o = resolveServeOptions({ port: '0', interval: '100', size: '64', model: 'builtin', seed: '4294967295' });
+    assert.equal(o.port, 0);
+    assert.equal(o.interval, 100);
+    assert.equal(o.size, 64);
+    assert.equal(o.model, null);
+    assert.equal(o.seed, 4294967295);
+  });
+
+  const bad: [Record<string, unknown>, string][] = [
+    [{ port: 'abc' }, "Expected integer between 0 and 65535 for --port but received 'abc'"],
+    [{ port: 70000 }, 'Expected integer between 0 and 65535 for --port but received 70000'],
+    [{ port: '80.5' }, "Expected integer between 0 and 65535 for --port but received '80.5'"],
+    [{ interval: '0' }, "Expected integer between 20 and 3600000 for --interval but received '0'"],
+    [{ interval: -250 }, 'Expected integer between 20 and 3600000 for --interval but received -250'],
+    [{ size: '8' }, "Expected integer between 16 and 4096 for --size but received '8'"],
+    [{ seed: '-1' }, "Expected integer between 0 and 4294967295 for --seed but received '-1'"],
+    [{ latent: 'gaussian' }, "Expected one of normal, uniform for --latent but received 'gaussian'"],
+    [{ format: 'png' }, "Expected one of webp, jpeg for --format but received 'png'"],
+    [{ quality: '101' }, "Expected integer between 1 and 100 for --quality but received '101'"],
+    [{ effort: '7' }, "Expected integer between 0 and 6 for --effort but received '7'"],
+    [{ device: 'tpu' }, "Expected one of auto, cpu, cuda, webgpu for --device but received 'tpu'"],
+    [{ range: '0,2' }, "Expected one of auto, -1,1, 0,1, 0,255 for --range but received '0,2'"],
+    [{ resize: 'cubic' }, "Expected one of auto, nearest, lanczos3 for --resize but received 'cubic'"],
+    [{ maxViewers: '0' }, "Expected integer between 1 and 1000000 for --max-viewers but received '0'"],
+    [{ maxBufferedBytes: 10 }, 'Expected integer between 1024 and 1073741824 for --max-buffered-bytes but received 10'],
+    [{ framesKept: 0 }, 'Expected integer between 1 and 100000 for --frames-kept but received 0'],
+    [{ modelTimeout: 5 }, 'Expected integer between 100 and 600000 for --model-timeout but received 5'],
+    [{ heartbeat: 'often' }, "Expected integer between 100 and 3600000 for --heartbeat but received 'often'"],
+    [{ out: '' }, "Expected a non-empty string for --out but received ''"],
+    [{ host: 5 }, 'Expected a non-empty string for --host but received 5'],
+    [{ turbo: true }, 'Expected a known option for --turbo but received true'],
+  ];
+  for (const [input, message] of bad) {
+    it(`rejects ${JSON.stringify(input)}`, () => {
+      assert.throws(() => resolveServeOptions(input as never), { code: 'ERR_INVALID_OPTION', message });
+    });
+  }
+});
+
+describe('CLI flags', () => {
+  it('maps every flag to its option', () => {
+    const { options } = parseServeArgs(['--port', '0', '--max-viewers', '5', '--model', 'x.onnx', '--latent=uniform']);
+    assert.deepEqual(options, { port: '0', maxViewers: '5', model: 'x.onnx', latent: 'uniform' });
+  });
+
+  it('rejects unknown flags, positionals and missing values in one line', () => {
+    assert.throws(() => parseServeArgs(['--prot', '80']), { message: 'Unknown option --prot (see tpdne serve --help)' });
+    assert.throws(() => parseServeArgs(['--port']), { message: 'Option --port needs a value' });
+    assert.throws(() => parseServeArgs(['stray']), (err: Error) => !err.message.includes('\n'));
+  });
+
+  it('--help documents every option with its default', () => {
+    const help = serveHelp();
+    for (const f of SERVE_FLAGS) {
+      const line = help.split('\n').find((l) => l.startsWith(`  --${flagOf(f.key)} `));
+      assert.ok(line, `--${flagOf(f.key)} is documented`);
+      assert.match(line, /\(default: [^)]+\)$/);
+    }
+    assert.match(help, /--interval <ms> +milliseconds per image \(one slot\) \(default: 250\)/);
+    assert.match(help, /--model <file.onnx> .*\(default: builtin\)/);
+  });
+});
