@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
@@ -49,7 +49,24 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  */
 export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
   const options = resolveServeOptions(input);
-  const generator = await createOnnxGenerator(options);
+  // Bind first: a port in use is the cheapest failure to find, before any model loads.
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  const server = createServer(
+    { headersTimeout: 10_000, requestTimeout: 15_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 5_000 },
+    function route(req, res) {
+      if (handler) return handler(req, res);
+      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1', 'Cache-Control': 'no-store' });
+      res.end('Starting\n');
+    },
+  );
+  const port = await listen(server, options.port, options.host);
+  let generator: Generator;
+  try {
+    generator = await createOnnxGenerator(options);
+  } catch (err) {
+    await new Promise((resolve) => server.close(resolve));
+    throw err;
+  }
   const store = createFrameStore(options.framesKept);
   const encoder = createEncoder(options);
   const dreamer = createDreamer({ generator, encoder, store, interval: options.interval, log: options.log });
@@ -60,6 +77,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
   };
 
   let stream: Stream | null = null;
+  let sink: FileSink | null = null;
   function health(): HealthReport {
     const d = dreamer.stats();
     const current = store.current();
@@ -84,7 +102,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     };
   }
 
-  const handler = createHttpHandler({
+  handler = createHttpHandler({
     store,
     interval: options.interval,
     format: options.format,
@@ -93,17 +111,6 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     health,
     files: loadStaticFiles([PUBLIC_ROOT, WEB_ROOT]),
   });
-  const server = createServer(
-    { headersTimeout: 10_000, requestTimeout: 15_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 5_000 },
-    handler,
-  );
-  let port: number;
-  try {
-    port = await listen(server, options.port, options.host);
-  } catch (err) {
-    await generator.close();
-    throw err;
-  }
   stream = createWsStream({
     server,
     store,
@@ -112,7 +119,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     maxBufferedBytes: options.maxBufferedBytes,
     heartbeat: options.heartbeat,
   });
-  const sink: FileSink | null = options.out ? createFileSink({ path: options.out, store, log: options.log }) : null;
+  sink = options.out ? createFileSink({ path: options.out, store, log: options.log }) : null;
   dreamer.start();
 
   let closing: Promise<void> | null = null;
