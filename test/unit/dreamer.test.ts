@@ -1,0 +1,141 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDreamer } from '../../server/clock/dreamer.js';
+import { createFrameStore } from '../../server/frames/store.js';
+import { createEncoder } from '../../server/encode/encoder.js';
+import { createFunctionGenerator, type GenerateFunction } from '../../server/model/function-generator.js';
+import { slotStart } from '../../server/clock/slot.js';
+import { ErrorCodes, TpdneError } from '../../server/errors.js';
+import type { Frame } from '../../server/frames/frame.js';
+
+const encoder = createEncoder({ size: null, format: 'webp', quality: 50, effort: 0, resize: 'auto' });
+
+/** A 4x4 grey image whose shade is the slot's last digit. */
+const shade: GenerateFunction = (slot) => ({ data: new Float32Array(16).fill((slot % 10) / 10), dims: [4, 4] });
+
+function run(generate: GenerateFunction, interval: number, frames: number, timeoutMs = 10_000) {
+  const store = createFrameStore(100);
+  const log: string[] = [];
+  const dreamer = createDreamer({ generator: createFunctionGenerator(generate), encoder, store, interval, log: (l) => log.push(l) });
+  const published: { frame: Frame; at: number }[] = [];
+  store.subscribe((frame) => published.push({ frame, at: Date.now() }));
+  dreamer.start();
+  return new Promise<{ published: typeof published; dreamer: typeof dreamer; log: string[] }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${published.length} frames`)), timeoutMs);
+    const poll = setInterval(() => {
+      if (published.length < frames) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve({ published, dreamer, log });
+    }, 5);
+  });
+}
+
+describe('dreamer', () => {
+  it('publishes each slot at its start, in order, one per slot', async () => {
+    const { published, dreamer } = await run(shade, 60, 8);
+    await dreamer.close();
+    for (const { frame, at } of published) {
+      const start = slotStart(frame.slot, 60);
+      assert.ok(at >= start && at < start + 60, `slot ${frame.slot} published ${at - start} ms after its start`);
+    }
+    const slots = published.map((p) => p.frame.slot);
+    for (let i = 1; i < slots.length; i++) assert.equal(slots[i], slots[i - 1]! + 1);
+    const stats = dreamer.stats();
+    assert.equal(stats.status, 'ok');
+    assert.equal(stats.missed, 0);
+    assert.equal(stats.late, 0);
+  });
+
+  it('never overlaps generations', async () => {
+    let active = 0;
+    let most = 0;
+    const slow: GenerateFunction = async (slot) => {
+      active++;
+      most = Math.max(most, active);
+      await new Promise((r) => setTimeout(r, 35));
+      active--;
+      return shade(slot);
+    };
+    const { dreamer } = await run(slow, 25, 6);
+    await dreamer.close();
+    assert.equal(most, 1);
+  });
+
+  it('keeps up with a model slower than the interval by skipping slots, and counts them', async () => {
+    const slow: GenerateFunction = async (slot) => {
+      await new Promise((r) => setTimeout(r, 130));
+      return shade(slot);
+    };
+    const { published, dreamer } = await run(slow, 50, 6);
+    await dreamer.close();
+    const slots = published.map((p) => p.frame.slot);
+    const gaps = slots.slice(1).map((s, i) => s - slots[i]!);
+    assert.ok(gaps.every((g) => g >= 2), `a 130 ms model at 50 ms slots skips slots: ${gaps.join(',')}`);
+    const stats = dreamer.stats();
+    assert.equal(stats.missed, gaps.reduce((a, g) => a + g - 1, 0));
+    assert.ok(stats.fps > 4 && stats.fps < 9, `achieved ${stats.fps} fps`);
+  });
+
+  it('drops and counts a NaN frame, reports degraded, and recovers by itself', async () => {
+    let calls = 0;
+    const flaky: GenerateFunction = (slot) => {
+      calls++;
+      if (calls === 3 || calls === 4) return { data: new Float32Array(16).fill(NaN), dims: [4, 4] };
+      return shade(slot);
+    };
+    const store = createFrameStore(100);
+    const log: string[] = [];
+    const dreamer = createDreamer({ generator: createFunctionGenerator(flaky), encoder, store, interval: 40, log: (l) => log.push(l) });
+    const statuses: string[] = [];
+    store.subscribe(() => statuses.push(dreamer.stats().status));
+    dreamer.start();
+    while (calls < 7) await new Promise((r) => setTimeout(r, 20));
+    await dreamer.close();
+    const stats = dreamer.stats();
+    assert.equal(stats.dropped, 2);
+    assert.equal(stats.nonFinite, 2);
+    assert.equal(stats.status, 'ok');
+    assert.equal(log.filter((l) => l.includes('frame dropped')).length, 1, 'one log line for the same failure twice');
+    assert.ok(log.includes('tpdne: recovered'));
+  });
+
+  it('drops and counts an encoder failure, and the next slot proceeds', async () => {
+    let fail = true;
+    const failing = {
+      format: 'webp' as const,
+      async encode(image: Parameters<typeof encoder.encode>[0]) {
+        if (fail) {
+          fail = false;
+          throw new TpdneError(ErrorCodes.ENCODE, 'Encoding webp failed: disk on fire');
+        }
+        return encoder.encode(image);
+      },
+    };
+    const store = createFrameStore(10);
+    const dreamer = createDreamer({ generator: createFunctionGenerator(shade), encoder: failing, store, interval: 30, log: () => {} });
+    dreamer.start();
+    while (store.size < 2) await new Promise((r) => setTimeout(r, 10));
+    await dreamer.close();
+    assert.equal(dreamer.stats().encodeErrors, 1);
+    assert.equal(dreamer.stats().dropped, 1);
+  });
+
+  it('close() waits for the frame in flight and is idempotent', async () => {
+    let finished = 0;
+    const slow: GenerateFunction = async (slot) => {
+      await new Promise((r) => setTimeout(r, 80));
+      finished++;
+      return shade(slot);
+    };
+    const store = createFrameStore(10);
+    const dreamer = createDreamer({ generator: createFunctionGenerator(slow), encoder, store, interval: 40, log: () => {} });
+    dreamer.start();
+    await new Promise((r) => setTimeout(r, 20));
+    await Promise.all([dreamer.close(), dreamer.close()]);
+    assert.equal(finished, 1, 'the generation in flight finished before close resolved');
+    const after = finished;
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(finished, after, 'nothing runs after close');
+  });
+});
