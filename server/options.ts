@@ -1,4 +1,5 @@
 import { TpdneError, ErrorCodes } from './errors.js';
+import type { TensorLike } from './image/tensor.js';
 
 export type LatentDistribution = 'normal' | 'uniform';
 export type ImageFormat = 'webp' | 'jpeg';
@@ -48,6 +49,11 @@ export interface ServeOptions {
   heartbeat?: number | string;
   /** Where log lines go. Default: stderr. Pass `() => {}` to silence. */
   log?: (line: string) => void;
+  /**
+   * API only: dream with this function instead of an ONNX model. Called once per slot on
+   * the main thread (keep it quick, or make it async); returns a tensor-like image.
+   */
+  generate?: (slot: number) => TensorLike | Promise<TensorLike>;
 }
 
 export interface ResolvedServeOptions {
@@ -71,6 +77,7 @@ export interface ResolvedServeOptions {
   readonly modelTimeout: number;
   readonly heartbeat: number;
   readonly log: (line: string) => void;
+  readonly generate: ((slot: number) => TensorLike | Promise<TensorLike>) | null;
 }
 
 /** Defaults, one place. The CLI's --help is generated from these. */
@@ -143,7 +150,7 @@ export function stringOption(key: string, value: unknown, fallback: string | nul
   return value;
 }
 
-const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'log']);
+const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'log', 'generate']);
 
 /** Validates every option at once, synchronously, and fills in the defaults. */
 export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOptions {
@@ -156,6 +163,8 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   const interval = integerOption('interval', options.interval, d.interval, 20, 3_600_000);
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   if (typeof log !== 'function') invalidOption('log', 'a function', log);
+  const generate = options.generate ?? null;
+  if (generate !== null && typeof generate !== 'function') invalidOption('generate', 'a function', generate);
   return Object.freeze({
     host,
     port: integerOption('port', options.port, d.port, 0, 65535),
@@ -177,5 +186,6 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     modelTimeout: integerOption('modelTimeout', options.modelTimeout, d.modelTimeout, 100, 600_000),
     heartbeat: integerOption('heartbeat', options.heartbeat, d.heartbeat, 100, 3_600_000),
     log,
+    generate,
   });
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
 import { TpdneError, ErrorCodes } from './errors.js';
 import { createOnnxGenerator } from './model/onnx-generator.js';
+import { createFunctionGenerator } from './model/function-generator.js';
 import type { Generator } from './model/generator.js';
 import { createEncoder, chooseKernel } from './encode/encoder.js';
 import { createFrameStore, type FrameStore } from './frames/store.js';
@@ -62,7 +63,9 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
   const port = await listen(server, options.port, options.host);
   let generator: Generator;
   try {
-    generator = await createOnnxGenerator(options);
+    generator = options.generate
+      ? createFunctionGenerator(options.generate, { range: options.range, timeout: options.modelTimeout })
+      : await createOnnxGenerator(options);
   } catch (err) {
     await new Promise((resolve) => server.close(resolve));
     throw err;
@@ -136,8 +139,14 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       closing ??= (async function shutDown() {
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await Promise.allSettled([stream!.close(), dreamer.close()]);
-        await Promise.allSettled([sink?.close(), generator.close()]);
+        // The frame in flight gets up to a second to finish; then the model is released,
+        // which ends a run that is stuck.
+        const dreamerDone = dreamer.close();
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.allSettled([stream!.close(), Promise.race([dreamerDone, new Promise((r) => (grace = setTimeout(r, 1000)))])]);
+        clearTimeout(grace);
+        await Promise.allSettled([generator.close(), dreamerDone]);
+        await sink?.close();
         server.closeAllConnections();
         await httpClosed;
       })();

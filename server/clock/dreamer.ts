@@ -98,9 +98,10 @@ export function createDreamer(options: DreamerOptions): Dreamer {
     const reason = describeError(err);
     stats.status = 'degraded';
     stats.reason = reason;
-    // One log line per kind of failure, not one per slot.
-    if (reason !== lastFailure) log(`tpdne: frame dropped: ${reason}`);
-    lastFailure = reason;
+    // One log line per kind of failure, not one per slot: compare without the numbers.
+    const kind = reason.replace(/\d+/g, '#');
+    if (kind !== lastFailure) log(`tpdne: frame dropped: ${reason}`);
+    lastFailure = kind;
   }
 
   async function makeFrame(target: number): Promise<{ frame: Omit<Frame, 'etag' | 'createdAt'>; timings: DreamerTimings }> {

@@ -9,7 +9,10 @@ export type GenerateFunction = (slot: number) => TensorLike | Promise<TensorLike
  * Wraps a plain function as a Generator (runs on the calling thread: keep it quick or
  * make it async). Its output goes through the same tensor converter as a model's.
  */
-export function createFunctionGenerator(generate: GenerateFunction, options: { range?: Range; name?: string } = {}): Generator {
+export function createFunctionGenerator(
+  generate: GenerateFunction,
+  options: { range?: Range; name?: string; timeout?: number } = {},
+): Generator {
   if (typeof generate !== 'function') {
     throw new TpdneError(ErrorCodes.INVALID_OPTION, `Expected a function for generate but received ${typeof generate}`);
   }
@@ -26,10 +29,24 @@ export function createFunctionGenerator(generate: GenerateFunction, options: { r
       if (closed) throw new TpdneError(ErrorCodes.CLOSED, 'Generator is closed');
       const t0 = performance.now();
       let tensor: TensorLike;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        tensor = await generate(slot);
+        const result = Promise.resolve().then(() => generate(slot));
+        // A hung function cannot be cancelled; the slot is given up and the result, if it
+        // ever comes, ignored.
+        const timeout = new Promise<never>((_, reject) => {
+          if (options.timeout === undefined) return;
+          timer = setTimeout(
+            () => reject(new TpdneError(ErrorCodes.MODEL_TIMEOUT, `generate() for slot ${slot} exceeded ${options.timeout} ms`)),
+            options.timeout,
+          );
+        });
+        tensor = await Promise.race([result, timeout]);
       } catch (err) {
+        if (isTpdneError(err, ErrorCodes.MODEL_TIMEOUT)) throw err;
         throw new TpdneError(ErrorCodes.MODEL_RUN, `generate() threw for slot ${slot}: ${describeError(err)}`, { cause: err });
+      } finally {
+        clearTimeout(timer);
       }
       const t1 = performance.now();
       let rgb;

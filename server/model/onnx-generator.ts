@@ -96,6 +96,22 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
     options.log(`tpdne: --device auto: ${live.info.fallback}; running on CPU`);
   }
   let replacing: Promise<LiveWorker> | null = null;
+  /** Workers told to close that have not ended yet (a hung run keeps one alive). */
+  const retired = new Set<Worker>();
+
+  /**
+   * Asks a worker to end by itself once its run returns. terminate() is never used on a
+   * worker inside onnxruntime's run(): that aborts the whole process.
+   */
+  function retire(worker: Worker): Promise<void> {
+    retired.add(worker);
+    const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    void ended.then(() => retired.delete(worker));
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
+    // A hung run must not keep the process alive at exit.
+    worker.unref();
+    return ended;
+  }
 
   function watchExit(current: LiveWorker): void {
     current.worker.on('exit', function onUnexpectedExit() {
@@ -111,12 +127,13 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
 
   function replace(): void {
     const old = live;
-    void old.worker.terminate();
+    void retire(old.worker);
+    if (retired.size > 1) options.log(`tpdne: ${retired.size} model workers are still stuck in a run`);
     replacing = spawnWorker(config, onMessage);
     replacing.then(
       (fresh) => {
         replacing = null;
-        if (closed) return void fresh.worker.terminate();
+        if (closed) return void retire(fresh.worker);
         live = fresh;
         watchExit(fresh);
         options.log('tpdne: model worker replaced');
@@ -147,7 +164,8 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
     },
     async generate(slot: number): Promise<GeneratedImage> {
       if (closed) throw new TpdneError(ErrorCodes.CLOSED, 'Generator is closed');
-      if (replacing) await replacing;
+      if (replacing) await replacing.catch(() => null);
+      if (closed) throw new TpdneError(ErrorCodes.CLOSED, 'Generator is closed');
       const id = nextId++;
       const current = live;
       return new Promise<GeneratedImage>(function run(resolve, reject) {
@@ -168,8 +186,13 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
         entry.reject(new TpdneError(ErrorCodes.CLOSED, 'Generator closed'));
       }
       pending.clear();
-      const fresh = await replacing?.catch(() => null);
-      await Promise.allSettled([live.worker.terminate(), fresh?.worker.terminate()]);
+      // A replacement still starting retires itself once ready (see replace()).
+      const endings = retired.has(live.worker) ? [] : [retire(live.worker)];
+      // Workers whose run has returned end at once; a hung one is left to end by itself
+      // (unref'd, so it does not hold the process open).
+      let deadline: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(endings), new Promise((r) => (deadline = setTimeout(r, 1500)))]);
+      clearTimeout(deadline);
     },
   };
 }

@@ -23,7 +23,10 @@ export interface ModelInfo {
   fallback: string | null;
 }
 
-export type ToWorker = { type: 'generate'; id: number; slot: number };
+export type ToWorker =
+  | { type: 'generate'; id: number; slot: number }
+  /** Finish the run in flight, release the session, and let the thread end by itself. */
+  | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; info: ModelInfo }

@@ -148,8 +148,24 @@ async function main(): Promise<void> {
   const info: ModelInfo = { input, latentDims: dims, output, outputDims: [...(warm[output] as ort.Tensor).dims], device, fallback };
   post({ type: 'ready', info });
 
+  let inFlight = 0;
+  let closing = false;
+  // Ending the thread while onnxruntime is inside run() crashes the whole process
+  // (its completion calls back into a dead environment), so the thread is never
+  // terminated mid-run: it finishes, releases the session and ends by itself.
+  async function finish(): Promise<void> {
+    if (!closing || inFlight > 0) return;
+    port.close();
+    await session.release().catch(() => {});
+  }
+
   port.on('message', async function onRequest(message: ToWorker) {
-    if (message.type !== 'generate') return;
+    if (message.type === 'close') {
+      closing = true;
+      return void finish();
+    }
+    if (closing) return;
+    inFlight++;
     try {
       const { rgb, timings } = await run(message.slot);
       post(
@@ -159,6 +175,9 @@ async function main(): Promise<void> {
     } catch (err) {
       const code: ErrorCode = err instanceof TpdneError ? err.code : ErrorCodes.MODEL_RUN;
       post({ type: 'error', id: message.id, code, message: describeError(err) });
+    } finally {
+      inFlight--;
+      void finish();
     }
   });
 }

@@ -46,3 +46,48 @@ export function writeLinearModel(
   writeFileSync(path, bytes);
   return path;
 }
+
+/**
+ * A model that takes a while on purpose: `matmuls` chained 1024x1024 matrix products of an
+ * outer product of the latent (nothing onnxruntime can fold away), added times zero to a
+ * 16x16 RGB image. Each product is ~2 GFLOP.
+ */
+export function writeSlowModel(dir: string, matmuls: number): string {
+  const latent = 4;
+  const w = new Float32Array(latent * 1024).map((_, i) => Math.sin(i) * 0.05);
+  const img = new Float32Array(latent * 3 * 16 * 16).map((_, i) => Math.cos(i) * 0.5);
+  const nodes: NodeSpec[] = [
+    { op: 'MatMul', inputs: ['latent', 'w'], outputs: ['row'] },
+    { op: 'Transpose', inputs: ['row'], outputs: ['col'] },
+    { op: 'Mul', inputs: ['col', 'row'], outputs: ['m0'] },
+  ];
+  let last = 'm0';
+  for (let i = 1; i <= matmuls; i++) {
+    nodes.push({ op: 'MatMul', inputs: [last, 'm0'], outputs: [`p${i}`] });
+    nodes.push({ op: 'Tanh', inputs: [`p${i}`], outputs: [`m${i}`] });
+    last = `m${i}`;
+  }
+  nodes.push(
+    { op: 'ReduceMean', inputs: [last], outputs: ['mean'], attributes: { keepdims: 0 } },
+    { op: 'Mul', inputs: ['mean', 'zero'], outputs: ['nothing'] },
+    { op: 'MatMul', inputs: ['latent', 'img'], outputs: ['flat'] },
+    { op: 'Tanh', inputs: ['flat'], outputs: ['flat_t'] },
+    { op: 'Add', inputs: ['flat_t', 'nothing'], outputs: ['sum'] },
+    { op: 'Reshape', inputs: ['sum', 'out_shape'], outputs: ['image'] },
+  );
+  const bytes = buildOnnxModel({
+    name: 'slow',
+    nodes,
+    initializers: [
+      { name: 'w', dims: [latent, 1024], data: w },
+      { name: 'img', dims: [latent, 3 * 16 * 16], data: img },
+      { name: 'zero', dims: [1], data: Float32Array.of(0) },
+      { name: 'out_shape', dims: [4], data: BigInt64Array.of(1n, 3n, 16n, 16n) },
+    ],
+    inputs: [{ name: 'latent', dims: [1, latent] }],
+    outputs: [{ name: 'image', dims: [1, 3, 16, 16] }],
+  });
+  const path = join(dir, `slow-${matmuls}.onnx`);
+  writeFileSync(path, bytes);
+  return path;
+}

@@ -9,7 +9,7 @@ describe('resolveServeOptions', () => {
     const o = resolveServeOptions({});
     const { log, ...rest } = o;
     assert.equal(typeof log, 'function');
-    assert.deepEqual(rest, { ...DEFAULT_SERVE_OPTIONS });
+    assert.deepEqual(rest, { ...DEFAULT_SERVE_OPTIONS, generate: null });
     assert.ok(Object.isFrozen(o));
   });
 
