@@ -47,6 +47,10 @@ export interface ServeOptions {
   modelTimeout?: number | string;
   /** Milliseconds between WebSocket pings; a viewer that misses one is dropped. Default `30000`. */
   heartbeat?: number | string;
+  /** Most stream viewers from one IP address. Default `64`. */
+  maxViewersPerIp?: number | string;
+  /** Milliseconds a client may take to send its request headers (slowloris guard). Default `10000`. */
+  headersTimeout?: number | string;
   /** Where log lines go. Default: stderr. Pass `() => {}` to silence. */
   log?: (line: string) => void;
   /**
@@ -76,6 +80,8 @@ export interface ResolvedServeOptions {
   readonly framesKept: number;
   readonly modelTimeout: number;
   readonly heartbeat: number;
+  readonly maxViewersPerIp: number;
+  readonly headersTimeout: number;
   readonly log: (line: string) => void;
   readonly generate: ((slot: number) => TensorLike | Promise<TensorLike>) | null;
 }
@@ -101,6 +107,8 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   framesKept: 240,
   modelTimeout: 10000,
   heartbeat: 30000,
+  maxViewersPerIp: 64,
+  headersTimeout: 10000,
 } as const);
 
 const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -185,6 +193,8 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     framesKept: integerOption('framesKept', options.framesKept, d.framesKept, 1, 100_000),
     modelTimeout: integerOption('modelTimeout', options.modelTimeout, d.modelTimeout, 100, 600_000),
     heartbeat: integerOption('heartbeat', options.heartbeat, d.heartbeat, 100, 3_600_000),
+    maxViewersPerIp: integerOption('maxViewersPerIp', options.maxViewersPerIp, d.maxViewersPerIp, 1, 1_000_000),
+    headersTimeout: integerOption('headersTimeout', options.headersTimeout, d.headersTimeout, 100, 600_000),
     log,
     generate,
   });

@@ -53,13 +53,31 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
   // Bind first: a port in use is the cheapest failure to find, before any model loads.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   const server = createServer(
-    { headersTimeout: 10_000, requestTimeout: 15_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 5_000 },
+    {
+      headersTimeout: options.headersTimeout,
+      requestTimeout: options.headersTimeout + 5_000,
+      // How often the timeouts above are checked (Node's default is every 30 s).
+      connectionsCheckingInterval: Math.min(1_000, options.headersTimeout),
+      maxHeaderSize: 16 * 1024,
+      keepAliveTimeout: 5_000,
+    },
     function route(req, res) {
       if (handler) return handler(req, res);
       res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1', 'Cache-Control': 'no-store' });
       res.end('Starting\n');
     },
   );
+  server.on('clientError', function onClientError(err: NodeJS.ErrnoException, socket) {
+    // Malformed, oversized or too-slow requests: a short answer, never a stack trace.
+    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 0\r\n\r\n`);
+  });
   const port = await listen(server, options.port, options.host);
   let generator: Generator;
   try {
@@ -98,7 +116,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       size: current ? { width: current.width, height: current.height } : null,
       format: options.format,
       frames: { published: d.published, late: d.late, missed: d.missed, dropped: d.dropped, nonFinite: d.nonFinite, encodeErrors: d.encodeErrors },
-      stream: { skipped: viewers?.skipped ?? 0, refused: viewers?.refused ?? 0 },
+      stream: { skipped: viewers?.skipped ?? 0, refused: viewers?.refused ?? 0, bufferedBytes: viewers?.bufferedBytes ?? 0 },
       out: sink ? sink.stats() : null,
       timings: d.timings,
       uptime: Math.round((Date.now() - startedAt) / 1000),
@@ -113,12 +131,14 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     pixelated,
     health,
     files: loadStaticFiles([PUBLIC_ROOT, WEB_ROOT]),
+    log: options.log,
   });
   stream = createWsStream({
     server,
     store,
     interval: options.interval,
     maxViewers: options.maxViewers,
+    maxViewersPerIp: options.maxViewersPerIp,
     maxBufferedBytes: options.maxBufferedBytes,
     heartbeat: options.heartbeat,
   });

@@ -29,6 +29,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'framesKept', value: '<n>', help: 'recent frames addressable at /frames/<slot>' },
   { key: 'modelTimeout', value: '<ms>', help: 'longest a model run may take before the worker is replaced' },
   { key: 'heartbeat', value: '<ms>', help: 'WebSocket ping interval; silent viewers are dropped' },
+  { key: 'maxViewersPerIp', value: '<n>', help: 'most stream viewers from one IP address' },
+  { key: 'headersTimeout', value: '<ms>', help: 'time a client has to send its request headers (slowloris guard)' },
 ];
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());

@@ -5,6 +5,7 @@ import { FORMAT_INFO } from '../encode/encoder.js';
 import type { ImageFormat } from '../options.js';
 import { renderClassicPage, renderWarmingPage } from './pages.js';
 import type { StaticFile } from './static.js';
+import { describeError } from '../errors.js';
 
 export interface HealthReport {
   status: 'starting' | 'ok' | 'degraded';
@@ -20,6 +21,7 @@ export interface HttpHandlerOptions {
   pixelated: () => boolean;
   health: () => HealthReport;
   files: Map<string, StaticFile>;
+  log: (line: string) => void;
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -84,6 +86,17 @@ export function createHttpHandler(options: HttpHandlerOptions) {
   }
 
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      route(req, res);
+    } catch (err) {
+      // Never a stack trace in a response; the log gets the detail.
+      options.log(`tpdne: ${req.method} ${req.url}: ${describeError(err)}`);
+      if (!res.headersSent) sendText(req, res, 500, 'Internal error');
+      else res.destroy();
+    }
+  };
+
+  function route(req: IncomingMessage, res: ServerResponse): void {
     baseHeaders(res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendText(req, res, 405, 'Method not allowed', { Allow: 'GET, HEAD' });
@@ -151,5 +164,5 @@ export function createHttpHandler(options: HttpHandlerOptions) {
       return send(req, res, 200, headers, file.bytes);
     }
     return sendText(req, res, 404, 'Not found');
-  };
+  }
 }

@@ -10,6 +10,7 @@ export interface StreamOptions {
   store: FrameStore;
   interval: number;
   maxViewers: number;
+  maxViewersPerIp: number;
   maxBufferedBytes: number;
   heartbeat: number;
   /** The URL path of the stream. Default `/stream`. */
@@ -20,8 +21,10 @@ export interface StreamStats {
   viewers: number;
   /** Frames not sent to a viewer because it still had too much unsent. */
   skipped: number;
-  /** Upgrades refused because the viewer limit was reached. */
+  /** Upgrades refused because a viewer limit (global or per address) was reached. */
   refused: number;
+  /** Bytes accepted for sending but not yet written, over all viewers. */
+  bufferedBytes: number;
 }
 
 export interface Stream {
@@ -49,6 +52,7 @@ export function createWsStream(options: StreamOptions): Stream {
   const alive = new WeakSet<WebSocket>();
   let skipped = 0;
   let refused = 0;
+  const perAddress = new Map<string, number>();
   let closing: Promise<void> | null = null;
 
   function sendFrame(ws: WebSocket, frame: Frame): void {
@@ -64,11 +68,25 @@ export function createWsStream(options: StreamOptions): Stream {
     const url = req.url ?? '';
     if (url !== path && !url.startsWith(path + '?')) return reject(socket, 404, 'Not Found');
     if (closing) return reject(socket, 503, 'Service Unavailable');
-    if (wss.clients.size >= maxViewers) {
+    const address = req.socket.remoteAddress ?? '';
+    const fromAddress = perAddress.get(address) ?? 0;
+    if (wss.clients.size >= maxViewers || fromAddress >= options.maxViewersPerIp) {
       refused++;
       return reject(socket, 503, 'Service Unavailable');
     }
+    // Counted from the upgrade on, so a burst of handshakes cannot overshoot the cap.
+    perAddress.set(address, fromAddress + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    };
+    socket.once('close', release);
     wss.handleUpgrade(req, socket, head, function onViewer(ws) {
+      ws.once('close', release);
       wss.emit('connection', ws, req);
     });
   }
@@ -107,7 +125,11 @@ export function createWsStream(options: StreamOptions): Stream {
   server.on('upgrade', onUpgrade);
 
   return {
-    stats: () => ({ viewers: wss.clients.size, skipped, refused }),
+    stats() {
+      let bufferedBytes = 0;
+      for (const ws of wss.clients) bufferedBytes += ws.bufferedAmount;
+      return { viewers: wss.clients.size, skipped, refused, bufferedBytes };
+    },
     close() {
       closing ??= new Promise<void>(function shutDown(resolve) {
         server.off('upgrade', onUpgrade);
