@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
 import { TpdneError, ErrorCodes } from './errors.js';
 import { createOnnxGenerator } from './model/onnx-generator.js';
@@ -77,6 +78,10 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
           ? '408 Request Timeout'
           : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 0\r\n\r\n`);
+  });
+  server.on('connect', function onConnectMethod(_req: IncomingMessage, socket: Duplex) {
+    // CONNECT would otherwise be dropped without an answer; we are not a proxy.
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 0\r\n\r\n');
   });
   const port = await listen(server, options.port, options.host);
   let generator: Generator;

@@ -40,6 +40,20 @@ function reject(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\n\r\n${reason}\n`);
 }
 
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/**
+ * The viewer's address for the per-address cap. Behind a local reverse proxy (nginx on
+ * the same box) every socket comes from loopback, so there, and only there, the last
+ * X-Forwarded-For entry (the one the proxy appended) names the viewer.
+ */
+export function clientAddress(req: IncomingMessage): string {
+  const remote = req.socket.remoteAddress ?? '';
+  const forwarded = req.headers['x-forwarded-for'];
+  if (!LOOPBACK.test(remote) || typeof forwarded !== 'string') return remote;
+  return forwarded.split(',').at(-1)!.trim() || remote;
+}
+
 /**
  * The live stream over `ws`: one binary message per frame to every viewer. A viewer
  * whose unsent bytes exceed `maxBufferedBytes` has frames skipped until it catches up,
@@ -68,7 +82,7 @@ export function createWsStream(options: StreamOptions): Stream {
     const url = req.url ?? '';
     if (url !== path && !url.startsWith(path + '?')) return reject(socket, 404, 'Not Found');
     if (closing) return reject(socket, 503, 'Service Unavailable');
-    const address = req.socket.remoteAddress ?? '';
+    const address = clientAddress(req);
     const fromAddress = perAddress.get(address) ?? 0;
     if (wss.clients.size >= maxViewers || fromAddress >= options.maxViewersPerIp) {
       refused++;

@@ -173,3 +173,15 @@ function closeWs(ws: WebSocket): Promise<void> {
     ws.close();
   });
 }
+
+describe('viewer address behind a local proxy', () => {
+  it('uses the last X-Forwarded-For entry only when the socket is from loopback', async () => {
+    const { clientAddress } = await import('../../server/stream/ws-stream.js');
+    const req = (remote: string, xff?: string) => ({ socket: { remoteAddress: remote }, headers: xff ? { 'x-forwarded-for': xff } : {} }) as never;
+    assert.equal(clientAddress(req('127.0.0.1', '1.2.3.4, 5.6.7.8')), '5.6.7.8');
+    assert.equal(clientAddress(req('::1', '9.9.9.9')), '9.9.9.9');
+    assert.equal(clientAddress(req('::ffff:127.0.0.1', '2001:db8::1')), '2001:db8::1');
+    assert.equal(clientAddress(req('127.0.0.1')), '127.0.0.1');
+    assert.equal(clientAddress(req('203.0.113.7', '1.2.3.4')), '203.0.113.7', 'a remote client cannot pick its own address');
+  });
+});

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { runCli, startCli } from '../helpers/cli.js';
 import { tempDir, writeLinearModel } from '../helpers/models.js';
+import { connectViewer } from '../helpers/server.js';
 
 /** Asserts the CLI failed with exactly one line on stderr matching `pattern`. */
 function assertOneLineFailure(result: { code: number | null; stderr: string }, pattern: RegExp, code = 1): void {
@@ -78,10 +79,14 @@ describe('tpdne serve: running', () => {
       assert.equal(log.trimEnd().split('\n').length, 2, `exactly two lines at start:\n${log}`);
       const health = (await (await fetch(url + '/healthz')).json()) as { device: string };
       assert.equal(health.device, 'cpu');
+      const viewer = await connectViewer(url);
+      await viewer.until(2);
+      const closeCode = new Promise<number>((r) => viewer.socket.once('close', (c) => r(c)));
       const started = Date.now();
       cli.child.kill('SIGTERM');
       const { code } = await cli.exited;
       assert.equal(code, 0);
+      assert.equal(await closeCode, 1001, 'viewers are told the server is going away');
       assert.ok(Date.now() - started < 2000, `exit took ${Date.now() - started} ms`);
       assert.match(cli.stderr(), /SIGTERM: shutting down/);
     } finally {
