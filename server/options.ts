@@ -5,6 +5,8 @@ export type ImageFormat = 'webp' | 'jpeg';
 export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 export type ValueRange = 'auto' | '-1,1' | '0,1' | '0,255';
 export type ResizeKernel = 'auto' | 'nearest' | 'lanczos3';
+/** `all` dreams and serves; `generator` dreams and publishes to Redis; `edge` serves what Redis carries. */
+export type Role = 'all' | 'generator' | 'edge';
 
 /** Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. */
 export interface ServeOptions {
@@ -46,6 +48,12 @@ export interface ServeOptions {
   modelTimeout?: number | string;
   /** Milliseconds between WebSocket pings; a viewer that misses one is dropped. Default `30000`. */
   heartbeat?: number | string;
+  /** What this process does: `all`, `generator` (dreams, publishes to --redis) or `edge` (serves frames from --redis). Default `all`. */
+  role?: Role | string;
+  /** Redis URL (`redis://[user:pass@]host[:port][/db]` or `rediss://`), required by the generator and edge roles. Default: none. */
+  redis?: string;
+  /** Prefix of the Redis keys and channel, so several sites can share one Redis. Default `tpdne`. */
+  redisPrefix?: string;
   /** Where log lines go. Default: stderr. Pass `() => {}` to silence. */
   log?: (line: string) => void;
 }
@@ -70,6 +78,9 @@ export interface ResolvedServeOptions {
   readonly framesKept: number;
   readonly modelTimeout: number;
   readonly heartbeat: number;
+  readonly role: Role;
+  readonly redis: string | null;
+  readonly redisPrefix: string;
   readonly log: (line: string) => void;
 }
 
@@ -94,6 +105,9 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   framesKept: 240,
   modelTimeout: 10000,
   heartbeat: 30000,
+  role: 'all',
+  redis: null,
+  redisPrefix: 'tpdne',
 } as const);
 
 const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -143,6 +157,27 @@ export function stringOption(key: string, value: unknown, fallback: string | nul
   return value;
 }
 
+/** A redis:// or rediss:// URL with a host; `required` names the role that needs it. */
+export function redisUrlOption(key: string, value: unknown, role: Role): string | null {
+  const expected = 'a redis:// or rediss:// URL';
+  if (value === undefined) {
+    if (role === 'all') return null;
+    invalidOption(key, `${expected} (required with --role ${role})`, value);
+  }
+  const url = stringOption(key, value, null);
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url!);
+  } catch {
+    // reported below
+  }
+  if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '') {
+    invalidOption(key, expected, value);
+  }
+  if (role === 'all') invalidOption('role', 'generator or edge (with --redis)', role);
+  return url;
+}
+
 const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'log']);
 
 /** Validates every option at once, synchronously, and fills in the defaults. */
@@ -154,6 +189,9 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   const host = stringOption('host', options.host, d.host);
   const model = options.model === 'builtin' ? null : stringOption('model', options.model, null);
   const interval = integerOption('interval', options.interval, d.interval, 20, 3_600_000);
+  const role = choiceOption<Role>('role', options.role, d.role, ['all', 'generator', 'edge']);
+  const redisPrefix = stringOption('redisPrefix', options.redisPrefix, d.redisPrefix);
+  if (!/^[\w.:-]{1,64}$/.test(redisPrefix)) invalidOption('redisPrefix', 'letters, digits and _.:- (at most 64)', redisPrefix);
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   if (typeof log !== 'function') invalidOption('log', 'a function', log);
   return Object.freeze({
@@ -176,6 +214,9 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     framesKept: integerOption('framesKept', options.framesKept, d.framesKept, 1, 100_000),
     modelTimeout: integerOption('modelTimeout', options.modelTimeout, d.modelTimeout, 100, 600_000),
     heartbeat: integerOption('heartbeat', options.heartbeat, d.heartbeat, 100, 3_600_000),
+    role,
+    redis: redisUrlOption('redis', options.redis, role),
+    redisPrefix,
     log,
   });
 }

@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
 import { TpdneError, ErrorCodes } from './errors.js';
-import { createOnnxGenerator } from './model/onnx-generator.js';
 import type { Generator } from './model/generator.js';
 import { createEncoder, chooseKernel } from './encode/encoder.js';
 import { createFrameStore, type FrameStore } from './frames/store.js';
@@ -12,6 +11,8 @@ import { createHttpHandler, type HealthReport } from './http/handler.js';
 import { loadStaticFiles } from './http/static.js';
 import { createWsStream, type Stream } from './stream/ws-stream.js';
 import { createFileSink, type FileSink } from './sinks/file-sink.js';
+import { startBusEdge, type BusEdge } from './bus/edge.js';
+import { createBusPublisher, type BusPublisher } from './bus/publisher.js';
 
 /** Where the Vite build and the static assets live, relative to this compiled file. */
 export const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
@@ -49,24 +50,36 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  */
 export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
   const options = resolveServeOptions(input);
-  const generator = await createOnnxGenerator(options);
   const store = createFrameStore(options.framesKept);
+  // An edge serves what Redis carries: it reads the latest frame before it listens, and
+  // never loads the model path (nor onnxruntime, which that path's worker imports).
+  const edge: BusEdge | null =
+    options.role === 'edge'
+      ? await startBusEdge({ url: options.redis!, prefix: options.redisPrefix, store, interval: options.interval, format: options.format, log: options.log })
+      : null;
+  const generator: Generator = edge ? edge.generator : await (await import('./model/onnx-generator.js')).createOnnxGenerator(options);
   const encoder = createEncoder(options);
-  const dreamer = createDreamer({ generator, encoder, store, interval: options.interval, log: options.log });
+  const dreamer: Dreamer = edge ?? createDreamer({ generator, encoder, store, interval: options.interval, log: options.log });
   const startedAt = Date.now();
   const pixelated = (): boolean => {
+    if (edge) return edge.meta()?.pixelated ?? false;
     const native = generator.nativeSize;
     return native !== null && chooseKernel(options.resize, Math.max(native.width, native.height), options.size) === 'nearest';
   };
 
   let stream: Stream | null = null;
+  let publisher: BusPublisher | null = null;
   function health(): HealthReport {
     const d = dreamer.stats();
     const current = store.current();
     const viewers = stream?.stats();
+    const bus = edge?.busStats() ?? publisher?.stats() ?? null;
+    // A generator that cannot reach Redis keeps dreaming, but its frames reach no edge.
+    const busDown = bus !== null && bus.status === 'degraded' && d.status === 'ok';
     return {
-      status: d.status,
-      reason: d.reason,
+      status: busDown ? 'degraded' : d.status,
+      reason: busDown ? bus.reason : d.reason,
+      role: options.role,
       slot: current?.slot ?? null,
       fps: d.fps,
       targetFps: Math.round((1000 / options.interval) * 100) / 100,
@@ -81,6 +94,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       out: sink ? sink.stats() : null,
       timings: d.timings,
       uptime: Math.round((Date.now() - startedAt) / 1000),
+      bus,
     };
   }
 
@@ -88,7 +102,10 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     store,
     interval: options.interval,
     format: options.format,
-    modelName: generator.name,
+    // Read per request: an edge learns the model's name from the first frames it receives.
+    get modelName() {
+      return generator.name;
+    },
     pixelated,
     health,
     files: loadStaticFiles([PUBLIC_ROOT, WEB_ROOT]),
@@ -101,7 +118,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
   try {
     port = await listen(server, options.port, options.host);
   } catch (err) {
-    await generator.close();
+    await Promise.allSettled([generator.close(), edge?.close()]);
     throw err;
   }
   stream = createWsStream({
@@ -113,6 +130,17 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     heartbeat: options.heartbeat,
   });
   const sink: FileSink | null = options.out ? createFileSink({ path: options.out, store, log: options.log }) : null;
+  if (options.role === 'generator') {
+    publisher = createBusPublisher({
+      url: options.redis!,
+      prefix: options.redisPrefix,
+      store,
+      interval: options.interval,
+      meta: () => ({ model: generator.name, device: generator.device, pixelated: pixelated() }),
+      log: options.log,
+    });
+    publisher.start();
+  }
   dreamer.start();
 
   let closing: Promise<void> | null = null;
@@ -129,7 +157,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       closing ??= (async function shutDown() {
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await Promise.allSettled([stream!.close(), dreamer.close()]);
+        await Promise.allSettled([stream!.close(), dreamer.close(), publisher?.close()]);
         await Promise.allSettled([sink?.close(), generator.close()]);
         server.closeAllConnections();
         await httpClosed;
