@@ -6,6 +6,8 @@ export type ImageFormat = 'webp' | 'jpeg';
 export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 export type ValueRange = 'auto' | '-1,1' | '0,1' | '0,255';
 export type ResizeKernel = 'auto' | 'nearest' | 'lanczos3';
+/** `all` dreams and serves; `generator` dreams and publishes to Redis; `edge` serves what Redis carries. */
+export type Role = 'all' | 'generator' | 'edge';
 
 /** Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. */
 export interface ServeOptions {
@@ -51,6 +53,12 @@ export interface ServeOptions {
   maxViewersPerIp?: number | string;
   /** Milliseconds a client may take to send its request headers (slowloris guard). Default `10000`. */
   headersTimeout?: number | string;
+  /** What this process does: `all`, `generator` (dreams, publishes to --redis) or `edge` (serves frames from --redis). Default `all`. */
+  role?: Role | string;
+  /** Redis URL (`redis://[user:pass@]host[:port][/db]` or `rediss://`), required by the generator and edge roles. Default: none. */
+  redis?: string;
+  /** Prefix of the Redis keys and channel, so several sites can share one Redis. Default `tpdne`. */
+  redisPrefix?: string;
   /** Where log lines go. Default: stderr. Pass `() => {}` to silence. */
   log?: (line: string) => void;
   /**
@@ -82,6 +90,9 @@ export interface ResolvedServeOptions {
   readonly heartbeat: number;
   readonly maxViewersPerIp: number;
   readonly headersTimeout: number;
+  readonly role: Role;
+  readonly redis: string | null;
+  readonly redisPrefix: string;
   readonly log: (line: string) => void;
   readonly generate: ((slot: number) => TensorLike | Promise<TensorLike>) | null;
 }
@@ -109,6 +120,9 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   heartbeat: 30000,
   maxViewersPerIp: 64,
   headersTimeout: 10000,
+  role: 'all',
+  redis: null,
+  redisPrefix: 'tpdne',
 } as const);
 
 const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -158,6 +172,27 @@ export function stringOption(key: string, value: unknown, fallback: string | nul
   return value;
 }
 
+/** A redis:// or rediss:// URL with a host; `required` names the role that needs it. */
+export function redisUrlOption(key: string, value: unknown, role: Role): string | null {
+  const expected = 'a redis:// or rediss:// URL';
+  if (value === undefined) {
+    if (role === 'all') return null;
+    invalidOption(key, `${expected} (required with --role ${role})`, value);
+  }
+  const url = stringOption(key, value, null);
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url!);
+  } catch {
+    // reported below
+  }
+  if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '') {
+    invalidOption(key, expected, value);
+  }
+  if (role === 'all') invalidOption('role', 'generator or edge (with --redis)', role);
+  return url;
+}
+
 const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'log', 'generate']);
 
 /** Validates every option at once, synchronously, and fills in the defaults. */
@@ -169,6 +204,9 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   const host = stringOption('host', options.host, d.host);
   const model = options.model === 'builtin' ? null : stringOption('model', options.model, null);
   const interval = integerOption('interval', options.interval, d.interval, 20, 3_600_000);
+  const role = choiceOption<Role>('role', options.role, d.role, ['all', 'generator', 'edge']);
+  const redisPrefix = stringOption('redisPrefix', options.redisPrefix, d.redisPrefix);
+  if (!/^[\w.:-]{1,64}$/.test(redisPrefix)) invalidOption('redisPrefix', 'letters, digits and _.:- (at most 64)', redisPrefix);
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   if (typeof log !== 'function') invalidOption('log', 'a function', log);
   const generate = options.generate ?? null;
@@ -195,6 +233,9 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     heartbeat: integerOption('heartbeat', options.heartbeat, d.heartbeat, 100, 3_600_000),
     maxViewersPerIp: integerOption('maxViewersPerIp', options.maxViewersPerIp, d.maxViewersPerIp, 1, 1_000_000),
     headersTimeout: integerOption('headersTimeout', options.headersTimeout, d.headersTimeout, 100, 600_000),
+    role,
+    redis: redisUrlOption('redis', options.redis, role),
+    redisPrefix,
     log,
     generate,
   });

@@ -4,9 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
 import { TpdneError, ErrorCodes } from './errors.js';
-import { createOnnxGenerator } from './model/onnx-generator.js';
-import { createFunctionGenerator } from './model/function-generator.js';
 import type { Generator } from './model/generator.js';
+import { createFunctionGenerator } from './model/function-generator.js';
 import { createEncoder, chooseKernel } from './encode/encoder.js';
 import { createFrameStore, type FrameStore } from './frames/store.js';
 import { createDreamer, type Dreamer } from './clock/dreamer.js';
@@ -14,6 +13,8 @@ import { createHttpHandler, type HealthReport } from './http/handler.js';
 import { loadStaticFiles } from './http/static.js';
 import { createWsStream, type Stream } from './stream/ws-stream.js';
 import { createFileSink, type FileSink } from './sinks/file-sink.js';
+import { startBusEdge, type BusEdge } from './bus/edge.js';
+import { createBusPublisher, type BusPublisher } from './bus/publisher.js';
 
 /** Where the Vite build and the static assets live, relative to this compiled file. */
 export const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
@@ -84,33 +85,50 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 0\r\n\r\n');
   });
   const port = await listen(server, options.port, options.host);
+
+  const store = createFrameStore(options.framesKept);
+  let edge: BusEdge | null = null;
   let generator: Generator;
   try {
-    generator = options.generate
-      ? createFunctionGenerator(options.generate, { range: options.range, timeout: options.modelTimeout })
-      : await createOnnxGenerator(options);
+    // An edge serves what Redis carries: it reads the latest frame before it answers
+    // anything, and never loads the model path (nor onnxruntime, which that path imports).
+    edge =
+      options.role === 'edge'
+        ? await startBusEdge({ url: options.redis!, prefix: options.redisPrefix, store, interval: options.interval, format: options.format, log: options.log })
+        : null;
+    generator = edge
+      ? edge.generator
+      : options.generate
+        ? createFunctionGenerator(options.generate, { range: options.range, timeout: options.modelTimeout })
+        : await (await import('./model/onnx-generator.js')).createOnnxGenerator(options);
   } catch (err) {
+    await edge?.close();
     await new Promise((resolve) => server.close(resolve));
     throw err;
   }
-  const store = createFrameStore(options.framesKept);
   const encoder = createEncoder(options);
-  const dreamer = createDreamer({ generator, encoder, store, interval: options.interval, log: options.log });
+  const dreamer: Dreamer = edge ?? createDreamer({ generator, encoder, store, interval: options.interval, log: options.log });
   const startedAt = Date.now();
   const pixelated = (): boolean => {
+    if (edge) return edge.meta()?.pixelated ?? false;
     const native = generator.nativeSize;
     return native !== null && chooseKernel(options.resize, Math.max(native.width, native.height), options.size) === 'nearest';
   };
 
   let stream: Stream | null = null;
   let sink: FileSink | null = null;
+  let publisher: BusPublisher | null = null;
   function health(): HealthReport {
     const d = dreamer.stats();
     const current = store.current();
     const viewers = stream?.stats();
+    const bus = edge?.busStats() ?? publisher?.stats() ?? null;
+    // A generator that cannot reach Redis keeps dreaming, but its frames reach no edge.
+    const busDown = bus !== null && bus.status === 'degraded' && d.status === 'ok';
     return {
-      status: d.status,
-      reason: d.reason,
+      status: busDown ? 'degraded' : d.status,
+      reason: busDown ? bus.reason : d.reason,
+      role: options.role,
       slot: current?.slot ?? null,
       fps: d.fps,
       targetFps: Math.round((1000 / options.interval) * 100) / 100,
@@ -125,6 +143,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       out: sink ? sink.stats() : null,
       timings: d.timings,
       uptime: Math.round((Date.now() - startedAt) / 1000),
+      bus,
     };
   }
 
@@ -132,7 +151,10 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     store,
     interval: options.interval,
     format: options.format,
-    modelName: generator.name,
+    // Read per request: an edge learns the model's name from the first frames it receives.
+    get modelName() {
+      return generator.name;
+    },
     pixelated,
     health,
     files: loadStaticFiles([PUBLIC_ROOT, WEB_ROOT]),
@@ -148,6 +170,17 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     heartbeat: options.heartbeat,
   });
   sink = options.out ? createFileSink({ path: options.out, store, log: options.log }) : null;
+  if (options.role === 'generator') {
+    publisher = createBusPublisher({
+      url: options.redis!,
+      prefix: options.redisPrefix,
+      store,
+      interval: options.interval,
+      meta: () => ({ model: generator.name, device: generator.device, pixelated: pixelated() }),
+      log: options.log,
+    });
+    publisher.start();
+  }
   dreamer.start();
 
   let closing: Promise<void> | null = null;
@@ -168,7 +201,11 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
         // which ends a run that is stuck.
         const dreamerDone = dreamer.close();
         let grace: NodeJS.Timeout | undefined;
-        await Promise.allSettled([stream!.close(), Promise.race([dreamerDone, new Promise((r) => (grace = setTimeout(r, 1000)))])]);
+        await Promise.allSettled([
+          stream!.close(),
+          publisher?.close(),
+          Promise.race([dreamerDone, new Promise((r) => (grace = setTimeout(r, 1000)))]),
+        ]);
         clearTimeout(grace);
         await Promise.allSettled([generator.close(), dreamerDone]);
         await sink?.close();

@@ -3,6 +3,7 @@ import { SERVE_FLAGS, flagOf, serveHelp } from './serve-flags.js';
 import { startTpdne } from '../service.js';
 import { describeError } from '../errors.js';
 import type { ServeOptions } from '../options.js';
+import { redactUrl } from '../bus/redis-bus.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -68,7 +69,8 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   try {
     const tpdne = await startTpdne({ ...options, log });
     const h = tpdne.health();
-    log(`tpdne: dreaming with ${h.model} on ${h.device}, one image every ${tpdne.options.interval} ms, at ${tpdne.url}`);
+    if (tpdne.options.role === 'edge') log(`tpdne: edge serving the frames of ${redactUrl(tpdne.options.redis!)} at ${tpdne.url}`);
+    else log(`tpdne: dreaming with ${h.model} on ${h.device}, one image every ${tpdne.options.interval} ms, at ${tpdne.url}`);
     const signal = await stopped;
     log(`tpdne: ${signal}: shutting down`);
     await tpdne.close();

@@ -31,6 +31,9 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'heartbeat', value: '<ms>', help: 'WebSocket ping interval; silent viewers are dropped' },
   { key: 'maxViewersPerIp', value: '<n>', help: 'most stream viewers from one IP address' },
   { key: 'headersTimeout', value: '<ms>', help: 'time a client has to send its request headers (slowloris guard)' },
+  { key: 'role', value: 'all|generator|edge', help: 'all: dream and serve; generator: dream and publish to --redis; edge: serve the frames --redis carries (no model)' },
+  { key: 'redis', value: '<url>', help: 'Redis between generators and edges, redis://[user:pass@]host[:port][/db] (required by generator and edge)' },
+  { key: 'redisPrefix', value: '<name>', help: 'prefix of the Redis keys and channel (one per site sharing a Redis)' },
 ];
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());

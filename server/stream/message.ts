@@ -23,3 +23,11 @@ export function frameMessage(frame: Frame, interval: number): Buffer {
   }
   return message;
 }
+
+/**
+ * Makes `message` the stream message of `frame`, as received: an edge relays the
+ * generator's bytes to its viewers unchanged instead of building them again.
+ */
+export function adoptFrameMessage(frame: Frame, message: Buffer): void {
+  messages.set(frame, message);
+}
