@@ -77,7 +77,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       size: current ? { width: current.width, height: current.height } : null,
       format: options.format,
       frames: { published: d.published, late: d.late, missed: d.missed, dropped: d.dropped, nonFinite: d.nonFinite, encodeErrors: d.encodeErrors },
-      stream: { skipped: viewers?.skipped ?? 0, refused: viewers?.refused ?? 0 },
+      stream: { skipped: viewers?.skipped ?? 0, refused: viewers?.refused ?? 0, forbidden: viewers?.forbidden ?? 0 },
       out: sink ? sink.stats() : null,
       timings: d.timings,
       uptime: Math.round((Date.now() - startedAt) / 1000),
@@ -92,6 +92,8 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     pixelated,
     health,
     files: loadStaticFiles([PUBLIC_ROOT, WEB_ROOT]),
+    allowOrigin: options.allowOrigin,
+    frameAncestors: options.frameAncestors,
   });
   const server = createServer(
     { headersTimeout: 10_000, requestTimeout: 15_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 5_000 },
@@ -111,6 +113,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     maxViewers: options.maxViewers,
     maxBufferedBytes: options.maxBufferedBytes,
     heartbeat: options.heartbeat,
+    allowOrigin: options.allowOrigin,
   });
   const sink: FileSink | null = options.out ? createFileSink({ path: options.out, store, log: options.log }) : null;
   dreamer.start();

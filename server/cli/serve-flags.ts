@@ -29,6 +29,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'framesKept', value: '<n>', help: 'recent frames addressable at /frames/<slot>' },
   { key: 'modelTimeout', value: '<ms>', help: 'longest a model run may take before the worker is replaced' },
   { key: 'heartbeat', value: '<ms>', help: 'WebSocket ping interval; silent viewers are dropped' },
+  { key: 'allowOrigin', value: '<origins>', help: "'*' or a comma list of origins whose pages may use the stream (others get 403) and images (CORS)" },
+  { key: 'frameAncestors', value: '<sources>', help: "who may frame /embed: CSP frame-ancestors sources, e.g. 'self' or https://a.example" },
 ];
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -45,7 +47,7 @@ export function serveHelp(): string {
     'Usage: tpdne serve [options]',
     '',
     'Dream one image per interval and show it to everyone: / (refresh page), /live (stream),',
-    '/image.webp, /frames/<slot>.webp, /healthz, and WebSocket /stream.',
+    '/image.webp, /frames/<slot>.webp, /healthz, /embed.js and /embed (the widget), and WebSocket /stream.',
     '',
     'Options:',
     ...rows.map(([flag, help]) => flag!.padEnd(width) + help),

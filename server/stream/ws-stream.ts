@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { FrameStore } from '../frames/store.js';
 import type { Frame } from '../frames/frame.js';
 import { frameMessage } from './message.js';
+import { createOriginPolicy } from '../http/origin-policy.js';
 
 export interface StreamOptions {
   server: HttpServer;
@@ -14,6 +15,8 @@ export interface StreamOptions {
   heartbeat: number;
   /** The URL path of the stream. Default `/stream`. */
   path?: string;
+  /** Origins whose pages may connect (`['*']`: any); others get 403 before the upgrade. Default `['*']`. */
+  allowOrigin?: readonly string[];
 }
 
 export interface StreamStats {
@@ -22,6 +25,8 @@ export interface StreamStats {
   skipped: number;
   /** Upgrades refused because the viewer limit was reached. */
   refused: number;
+  /** Upgrades refused with 403 because the page's origin is not allowed. */
+  forbidden: number;
 }
 
 export interface Stream {
@@ -49,6 +54,8 @@ export function createWsStream(options: StreamOptions): Stream {
   const alive = new WeakSet<WebSocket>();
   let skipped = 0;
   let refused = 0;
+  let forbidden = 0;
+  const origins = createOriginPolicy(options.allowOrigin);
   let closing: Promise<void> | null = null;
 
   function sendFrame(ws: WebSocket, frame: Frame): void {
@@ -64,6 +71,11 @@ export function createWsStream(options: StreamOptions): Stream {
     const url = req.url ?? '';
     if (url !== path && !url.startsWith(path + '?')) return reject(socket, 404, 'Not Found');
     if (closing) return reject(socket, 503, 'Service Unavailable');
+    // Before the upgrade, so a refused page never becomes a viewer.
+    if (!origins.allows(req.headers.origin, req.headers.host)) {
+      forbidden++;
+      return reject(socket, 403, 'Forbidden');
+    }
     if (wss.clients.size >= maxViewers) {
       refused++;
       return reject(socket, 503, 'Service Unavailable');
@@ -107,7 +119,7 @@ export function createWsStream(options: StreamOptions): Stream {
   server.on('upgrade', onUpgrade);
 
   return {
-    stats: () => ({ viewers: wss.clients.size, skipped, refused }),
+    stats: () => ({ viewers: wss.clients.size, skipped, refused, forbidden }),
     close() {
       closing ??= new Promise<void>(function shutDown(resolve) {
         server.off('upgrade', onUpgrade);
