@@ -1,52 +1,62 @@
-import { StreamClient, streamUrl } from './stream-client.js';
-import { FORMAT_MIME, type DecodedFrame } from './shared/protocol.js';
+import './embed/index.js';
+import { FrameRateMeter } from './shared/frame-rate.js';
 
-const canvas = document.querySelector<HTMLCanvasElement>('#dream')!;
-const context = canvas.getContext('2d')!;
+const dream = document.querySelector('tpdne-stream')!;
 const stateEl = document.querySelector<HTMLElement>('#state')!;
 const fpsEl = document.querySelector<HTMLElement>('#fps')!;
+const toggle = document.querySelector<HTMLButtonElement>('#embed-toggle')!;
+const panel = document.querySelector<HTMLElement>('#embed')!;
+const snippet = document.querySelector<HTMLTextAreaElement>('#snippet')!;
+const iframeSnippet = document.querySelector<HTMLElement>('#iframe-snippet')!;
+const copy = document.querySelector<HTMLButtonElement>('#copy')!;
 
-let current: ImageBitmap | null = null;
-const arrivals: number[] = [];
+const meter = new FrameRateMeter(3000);
 
-function fit(): void {
-  canvas.width = Math.round(innerWidth * devicePixelRatio);
-  canvas.height = Math.round(innerHeight * devicePixelRatio);
-  draw();
+function showState(state: string): void {
+  stateEl.textContent = state === 'open' ? 'live' : state === 'idle' ? 'paused' : state;
+  stateEl.className = `state ${state}`;
 }
 
-function draw(): void {
-  context.fillStyle = '#07070a';
-  context.fillRect(0, 0, canvas.width, canvas.height);
-  if (!current) return;
-  const scale = Math.min(canvas.width / current.width, canvas.height / current.height);
-  const w = current.width * scale;
-  const h = current.height * scale;
-  context.drawImage(current, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+function showRate(): void {
+  const rate = meter.rate(performance.now());
+  fpsEl.textContent = rate === null ? '– fps' : `${rate.toFixed(1)} fps`;
 }
 
-async function onFrame(frame: DecodedFrame): Promise<void> {
-  const blob = new Blob([frame.image as BlobPart], { type: FORMAT_MIME[frame.format] });
-  const bitmap = await createImageBitmap(blob);
-  current?.close();
-  current = bitmap;
-  draw();
-  const now = performance.now();
-  arrivals.push(now);
-  while (arrivals.length && arrivals[0]! < now - 5000) arrivals.shift();
-  const span = (now - arrivals[0]!) / 1000;
-  fpsEl.textContent = arrivals.length > 1 ? `${((arrivals.length - 1) / span).toFixed(1)} fps` : '– fps';
-}
-
-const client = new StreamClient({
-  url: streamUrl(location.href),
-  onFrame: (frame) => void onFrame(frame),
-  onState(state) {
-    stateEl.textContent = state;
-    stateEl.className = `state ${state}`;
-  },
+dream.addEventListener('tpdne-frame', function onFrame() {
+  meter.tick(performance.now());
+  showRate();
 });
+dream.addEventListener('tpdne-connect', function onConnect() {
+  meter.reset();
+  showState('open');
+});
+dream.addEventListener('tpdne-disconnect', function onDisconnect() {
+  showState(dream.state);
+});
+// State changes without an event (connecting, retry waits, hidden tab) and a stalled rate.
+setInterval(function refreshHud() {
+  showState(dream.state);
+  showRate();
+}, 1000);
 
-addEventListener('resize', fit);
-fit();
-client.connect();
+const base = new URL('./', location.href).href;
+const origin = base.replace(/\/$/, '');
+snippet.value = `<script type="module" src="${base}embed.js"></script>\n<tpdne-stream src="${origin}" style="width:512px"></tpdne-stream>`;
+iframeSnippet.textContent = `<iframe src="${base}embed" width="512" height="512" style="border:0"></iframe>`;
+
+toggle.addEventListener('click', function onToggle() {
+  panel.hidden = !panel.hidden;
+  toggle.setAttribute('aria-expanded', String(!panel.hidden));
+  if (!panel.hidden) snippet.select();
+});
+copy.addEventListener('click', async function onCopy() {
+  snippet.select();
+  try {
+    await navigator.clipboard.writeText(snippet.value);
+    copy.textContent = 'copied';
+  } catch {
+    // No clipboard permission (plain http, old browser): the text is selected for Ctrl+C.
+    copy.textContent = 'press Ctrl+C';
+  }
+  setTimeout(() => (copy.textContent = 'copy'), 1500);
+});

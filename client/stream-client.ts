@@ -1,21 +1,7 @@
 import { decodeFrameMessage, type DecodedFrame } from './shared/protocol.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './shared/backoff.js';
 
-export interface BackoffOptions {
-  /** First retry delay in ms. Default 500. */
-  base: number;
-  /** Largest delay in ms. Default 15000. */
-  cap: number;
-}
-
-/**
- * Delay before reconnect attempt `attempt` (0-based): "full jitter" exponential backoff,
- * uniform in [0, min(cap, base * 2^attempt)], so a server restart is not met by every
- * viewer at the same instant.
- */
-export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
-  const ceiling = Math.min(options.cap, options.base * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling * random());
-}
+export { backoffDelay, type BackoffOptions } from './shared/backoff.js';
 
 export type StreamState = 'connecting' | 'open' | 'closed';
 
@@ -38,7 +24,7 @@ export class StreamClient {
   private readonly backoff: BackoffOptions;
 
   constructor(private readonly options: StreamClientOptions) {
-    this.backoff = { base: 500, cap: 15000, ...options.backoff };
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   }
 
   get connected(): boolean {
@@ -58,7 +44,10 @@ export class StreamClient {
     const socket = this.socket;
     this.socket = null;
     if (socket) {
+      // Detach first: nothing from this socket may reach the owner after disconnect().
       socket.onclose = null;
+      socket.onmessage = null;
+      socket.onopen = null;
       socket.close(1000);
       this.options.onState?.('closed');
     }
@@ -92,11 +81,4 @@ export class StreamClient {
       }, delay);
     };
   }
-}
-
-/** The ws:// or wss:// URL of a server's stream, from its http(s) base URL. */
-export function streamUrl(base: string): string {
-  const url = new URL('/stream', base);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url.href;
 }

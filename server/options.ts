@@ -59,6 +59,17 @@ export interface ServeOptions {
   redis?: string;
   /** Prefix of the Redis keys and channel, so several sites can share one Redis. Default `tpdne`. */
   redisPrefix?: string;
+  /**
+   * Origins whose pages may use the stream and read the images (CORS): `*` for any, or a
+   * comma list such as `https://a.example,https://b.example`. A WebSocket from another
+   * origin gets 403 before the upgrade. Default `*`.
+   */
+  allowOrigin?: string | readonly string[];
+  /**
+   * Who may frame `/embed`: CSP `frame-ancestors` sources, comma- or space-separated
+   * (`*`, `'self'`, `'none'`, `https://a.example`, `https://*.a.example`). Default `*`.
+   */
+  frameAncestors?: string | readonly string[];
   /** Where log lines go. Default: stderr. Pass `() => {}` to silence. */
   log?: (line: string) => void;
   /**
@@ -93,6 +104,10 @@ export interface ResolvedServeOptions {
   readonly role: Role;
   readonly redis: string | null;
   readonly redisPrefix: string;
+  /** `['*']`, or normalised origins (`scheme://host[:port]`). */
+  readonly allowOrigin: readonly string[];
+  /** CSP frame-ancestors sources for `/embed`. */
+  readonly frameAncestors: readonly string[];
   readonly log: (line: string) => void;
   readonly generate: ((slot: number) => TensorLike | Promise<TensorLike>) | null;
 }
@@ -123,6 +138,8 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   role: 'all',
   redis: null,
   redisPrefix: 'tpdne',
+  allowOrigin: Object.freeze(['*']),
+  frameAncestors: Object.freeze(['*']),
 } as const);
 
 const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -194,6 +211,62 @@ export function redisUrlOption(key: string, value: unknown, role: Role): string 
 }
 
 const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'log', 'generate']);
+/** Items of a list option given as one string (`a,b` from the CLI) or an array. */
+function listItems(key: string, value: unknown, separator: RegExp, expected: string): string[] {
+  const items = typeof value === 'string' ? value.split(separator) : Array.isArray(value) ? value : null;
+  if (items === null || !items.every((item) => typeof item === 'string')) invalidOption(key, expected, value);
+  const trimmed = (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+  if (trimmed.length === 0) invalidOption(key, expected, value);
+  return trimmed;
+}
+
+const ORIGIN_LIST = "'*' or a comma list of origins like https://example.com";
+
+/**
+ * `*`, or origins (`http(s)://host[:port]`, nothing after) normalised the way browsers
+ * send them in the Origin header: lowercase host, default port dropped.
+ */
+export function originListOption(key: string, value: unknown, fallback: readonly string[]): readonly string[] {
+  if (value === undefined) return fallback;
+  const items = listItems(key, value, /,/, ORIGIN_LIST);
+  if (items.length === 1 && items[0] === '*') return Object.freeze(['*']);
+  const origins = items.map((item) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(item);
+    } catch {
+      // reported below
+    }
+    const bare =
+      url !== null &&
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.pathname === '/' &&
+      !/^[a-z]+:\/\/[^/?#]*[/?#]./i.test(item) &&
+      !item.includes('@');
+    if (!bare) invalidOption(key, ORIGIN_LIST, value);
+    return url!.origin;
+  });
+  return Object.freeze([...new Set(origins)]);
+}
+
+const FRAME_SOURCES = "frame-ancestors sources like * 'self' 'none' https://example.com";
+const HOST_SOURCE = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::(?:\d{1,5}|\*))?$/i;
+const SCHEME_SOURCE = /^(?:https?|wss?):$/i;
+
+/** CSP frame-ancestors sources; `self`/`none` may be written with or without quotes. */
+export function frameAncestorsOption(key: string, value: unknown, fallback: readonly string[]): readonly string[] {
+  if (value === undefined) return fallback;
+  const items = listItems(key, value, /[\s,]+/, FRAME_SOURCES).map((item) => {
+    const bare = item.replace(/^'(.*)'$/, '$1').toLowerCase();
+    if (bare === 'self' || bare === 'none') return `'${bare}'`;
+    if (item === '*' || SCHEME_SOURCE.test(item) || HOST_SOURCE.test(item)) return item;
+    return invalidOption(key, FRAME_SOURCES, value);
+  });
+  // 'none' means nobody: it cannot be combined with other sources.
+  if (items.includes("'none'") && items.length > 1) invalidOption(key, FRAME_SOURCES, value);
+  return Object.freeze([...new Set(items)]);
+}
+
 
 /** Validates every option at once, synchronously, and fills in the defaults. */
 export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOptions {
@@ -236,6 +309,8 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     role,
     redis: redisUrlOption('redis', options.redis, role),
     redisPrefix,
+    allowOrigin: originListOption('allowOrigin', options.allowOrigin, d.allowOrigin),
+    frameAncestors: frameAncestorsOption('frameAncestors', options.frameAncestors, d.frameAncestors),
     log,
     generate,
   });

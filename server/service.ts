@@ -139,7 +139,12 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       size: current ? { width: current.width, height: current.height } : null,
       format: options.format,
       frames: { published: d.published, late: d.late, missed: d.missed, dropped: d.dropped, nonFinite: d.nonFinite, encodeErrors: d.encodeErrors },
-      stream: { skipped: viewers?.skipped ?? 0, refused: viewers?.refused ?? 0, bufferedBytes: viewers?.bufferedBytes ?? 0 },
+      stream: {
+        skipped: viewers?.skipped ?? 0,
+        refused: viewers?.refused ?? 0,
+        forbidden: viewers?.forbidden ?? 0,
+        bufferedBytes: viewers?.bufferedBytes ?? 0,
+      },
       out: sink ? sink.stats() : null,
       timings: d.timings,
       uptime: Math.round((Date.now() - startedAt) / 1000),
@@ -159,6 +164,8 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     health,
     files: loadStaticFiles([PUBLIC_ROOT, WEB_ROOT]),
     log: options.log,
+    allowOrigin: options.allowOrigin,
+    frameAncestors: options.frameAncestors,
   });
   stream = createWsStream({
     server,
@@ -168,6 +175,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     maxViewersPerIp: options.maxViewersPerIp,
     maxBufferedBytes: options.maxBufferedBytes,
     heartbeat: options.heartbeat,
+    allowOrigin: options.allowOrigin,
   });
   sink = options.out ? createFileSink({ path: options.out, store, log: options.log }) : null;
   if (options.role === 'generator') {

@@ -34,6 +34,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'role', value: 'all|generator|edge', help: 'all: dream and serve; generator: dream and publish to --redis; edge: serve the frames --redis carries (no model)' },
   { key: 'redis', value: '<url>', help: 'Redis between generators and edges, redis://[user:pass@]host[:port][/db] (required by generator and edge)' },
   { key: 'redisPrefix', value: '<name>', help: 'prefix of the Redis keys and channel (one per site sharing a Redis)' },
+  { key: 'allowOrigin', value: '<origins>', help: "'*' or a comma list of origins whose pages may use the stream (others get 403) and images (CORS)" },
+  { key: 'frameAncestors', value: '<sources>', help: "who may frame /embed: CSP frame-ancestors sources, e.g. 'self' or https://a.example" },
 ];
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -50,7 +52,7 @@ export function serveHelp(): string {
     'Usage: tpdne serve [options]',
     '',
     'Dream one image per interval and show it to everyone: / (refresh page), /live (stream),',
-    '/image.webp, /frames/<slot>.webp, /healthz, and WebSocket /stream.',
+    '/image.webp, /frames/<slot>.webp, /healthz, /embed.js and /embed (the widget), and WebSocket /stream.',
     '',
     'Options:',
     ...rows.map(([flag, help]) => flag!.padEnd(width) + help),

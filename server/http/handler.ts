@@ -6,6 +6,8 @@ import type { ImageFormat } from '../options.js';
 import { renderClassicPage, renderWarmingPage } from './pages.js';
 import type { StaticFile } from './static.js';
 import { describeError } from '../errors.js';
+import { createOriginPolicy } from './origin-policy.js';
+import { embedCsp, renderEmbedPage } from './embed-page.js';
 
 export interface HealthReport {
   status: 'starting' | 'ok' | 'degraded';
@@ -22,7 +24,14 @@ export interface HttpHandlerOptions {
   health: () => HealthReport;
   files: Map<string, StaticFile>;
   log: (line: string) => void;
+  /** Origins allowed to read images and embed.js cross-origin (CORS). Default `['*']`. */
+  allowOrigin?: readonly string[];
+  /** CSP frame-ancestors of `/embed`. Default `['*']`: any site may frame it. */
+  frameAncestors?: readonly string[];
 }
+
+/** Files other sites load: the widget module (fetched in CORS mode, so it needs CORS headers) and its source map. */
+const CROSS_ORIGIN_FILES = new Set(['/embed.js', '/embed.js.map']);
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const PAGE_CSP =
@@ -60,6 +69,8 @@ function notModified(req: IncomingMessage, etag: string): boolean {
  */
 export function createHttpHandler(options: HttpHandlerOptions) {
   const { store, interval, format, files } = options;
+  const origins = createOriginPolicy(options.allowOrigin);
+  const embedPolicy = embedCsp(options.frameAncestors ?? ['*']);
   const ext = FORMAT_INFO[format].ext;
   const type = FORMAT_INFO[format].type;
   const imagePaths = new Set(['/image', `/image.${ext}`, ...(format === 'jpeg' ? ['/image.jpeg'] : [])]);
@@ -74,8 +85,9 @@ export function createHttpHandler(options: HttpHandlerOptions) {
       'Cache-Control': cacheControl,
       ETag: frame.etag,
       'Last-Modified': new Date(frame.createdAt).toUTCString(),
-      'Access-Control-Allow-Origin': '*',
       'X-Tpdne-Slot': String(frame.slot),
+      'Cross-Origin-Resource-Policy': 'cross-origin',
+      ...origins.corsHeaders(req.headers.origin),
     };
     if (notModified(req, frame.etag)) {
       res.writeHead(304, headers);
@@ -145,6 +157,11 @@ export function createHttpHandler(options: HttpHandlerOptions) {
       return send(req, res, 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, JSON.stringify(report) + '\n');
     }
 
+    if (path === '/embed') {
+      const headers = { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'public, max-age=60', 'Content-Security-Policy': embedPolicy };
+      return send(req, res, 200, headers, renderEmbedPage(new URL(req.url ?? '/', 'http://x').searchParams));
+    }
+
     const file = files.get(path === '/live' ? '/live.html' : path);
     if (file && !path.endsWith('.html')) {
       const page = file.type.startsWith('text/html');
@@ -156,6 +173,11 @@ export function createHttpHandler(options: HttpHandlerOptions) {
       if (page) {
         headers['Content-Security-Policy'] = PAGE_CSP;
         headers['X-Frame-Options'] = 'SAMEORIGIN';
+      }
+      if (CROSS_ORIGIN_FILES.has(path)) {
+        // Public code anyone could copy: readable by every site. --allow-origin is
+        // enforced where it matters, on the socket and the images.
+        Object.assign(headers, { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' });
       }
       if (notModified(req, file.etag)) {
         res.writeHead(304, headers);

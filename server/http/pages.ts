@@ -14,7 +14,7 @@ const STYLE = `
   main{min-height:100%;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:14px;padding:16px;box-sizing:border-box}
   img{display:block;width:min(88vmin,1024px);height:auto;aspect-ratio:var(--ar);image-rendering:auto;border-radius:6px;box-shadow:0 8px 40px #000a}
   img.pixel{image-rendering:pixelated}
-  p{margin:0;max-width:min(88vmin,1024px);text-align:center;color:#8d8d99}
+  p{margin:0;max-width:min(88vmin,1024px);text-align:center;color:#8d8d99;font-size:13px;text-wrap:balance}
   a{color:#b9a7ff}
 `;
 

@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { FrameStore } from '../frames/store.js';
 import type { Frame } from '../frames/frame.js';
 import { frameMessage } from './message.js';
+import { createOriginPolicy } from '../http/origin-policy.js';
 
 export interface StreamOptions {
   server: HttpServer;
@@ -15,6 +16,8 @@ export interface StreamOptions {
   heartbeat: number;
   /** The URL path of the stream. Default `/stream`. */
   path?: string;
+  /** Origins whose pages may connect (`['*']`: any); others get 403 before the upgrade. Default `['*']`. */
+  allowOrigin?: readonly string[];
 }
 
 export interface StreamStats {
@@ -25,6 +28,8 @@ export interface StreamStats {
   refused: number;
   /** Bytes accepted for sending but not yet written, over all viewers. */
   bufferedBytes: number;
+  /** Upgrades refused with 403 because the page's origin is not allowed. */
+  forbidden: number;
 }
 
 export interface Stream {
@@ -67,6 +72,8 @@ export function createWsStream(options: StreamOptions): Stream {
   let skipped = 0;
   let refused = 0;
   const perAddress = new Map<string, number>();
+  let forbidden = 0;
+  const origins = createOriginPolicy(options.allowOrigin);
   let closing: Promise<void> | null = null;
 
   function sendFrame(ws: WebSocket, frame: Frame): void {
@@ -82,6 +89,11 @@ export function createWsStream(options: StreamOptions): Stream {
     const url = req.url ?? '';
     if (url !== path && !url.startsWith(path + '?')) return reject(socket, 404, 'Not Found');
     if (closing) return reject(socket, 503, 'Service Unavailable');
+    // Before the upgrade, so a refused page never becomes a viewer.
+    if (!origins.allows(req.headers.origin, req.headers.host)) {
+      forbidden++;
+      return reject(socket, 403, 'Forbidden');
+    }
     const address = clientAddress(req);
     const fromAddress = perAddress.get(address) ?? 0;
     if (wss.clients.size >= maxViewers || fromAddress >= options.maxViewersPerIp) {
@@ -142,7 +154,7 @@ export function createWsStream(options: StreamOptions): Stream {
     stats() {
       let bufferedBytes = 0;
       for (const ws of wss.clients) bufferedBytes += ws.bufferedAmount;
-      return { viewers: wss.clients.size, skipped, refused, bufferedBytes };
+      return { viewers: wss.clients.size, skipped, refused, forbidden, bufferedBytes };
     },
     close() {
       closing ??= new Promise<void>(function shutDown(resolve) {
