@@ -156,7 +156,8 @@ export function createDreamer(options: DreamerOptions): Dreamer {
       }
       const readyAt = now();
       estimate = estimate * 0.7 + (readyAt - startedAt) * 0.3;
-      await sleep(slotStart(target, interval) - readyAt);
+      // Timers may fire a millisecond early: never publish before the slot has begun.
+      while (!closed && now() < slotStart(target, interval)) await sleep(slotStart(target, interval) - now());
       if (closed && lastPublished !== null) break;
       publish(made, readyAt);
     }

@@ -102,7 +102,7 @@ describe('embedding with --allow-origin and --frame-ancestors', () => {
     await assert.rejects(connectViewer(server.url, { Origin: 'http://127.0.0.1:5174' }), { message: 'Upgrade refused with 403' });
     const health = server.health();
     assert.equal(health.viewers, 0);
-    assert.deepEqual(health.stream, { skipped: 0, refused: 0, forbidden: 2 });
+    assert.deepEqual(health.stream, { skipped: 0, refused: 0, forbidden: 2, bufferedBytes: 0 });
   });
 
   it("accepts listed origins, the server's own pages and clients that send no Origin", async () => {
