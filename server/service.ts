@@ -12,6 +12,7 @@ import { createHttpHandler, type HealthReport } from './http/handler.js';
 import { loadStaticFiles } from './http/static.js';
 import { createWsStream, type Stream } from './stream/ws-stream.js';
 import { createFileSink, type FileSink } from './sinks/file-sink.js';
+import { createFavicons } from './http/favicon.js';
 
 /** Where the Vite build and the static assets live, relative to this compiled file. */
 export const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
@@ -59,6 +60,8 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     return native !== null && chooseKernel(options.resize, Math.max(native.width, native.height), options.size) === 'nearest';
   };
 
+  // Made lazily, once per frame, and shared by /favicon.png and the --out sink.
+  const favicons = createFavicons({ pixelated });
   let stream: Stream | null = null;
   function health(): HealthReport {
     const d = dreamer.stats();
@@ -92,6 +95,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     pixelated,
     health,
     files: loadStaticFiles([PUBLIC_ROOT, WEB_ROOT]),
+    favicon: favicons,
   });
   const server = createServer(
     { headersTimeout: 10_000, requestTimeout: 15_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 5_000 },
@@ -112,7 +116,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     maxBufferedBytes: options.maxBufferedBytes,
     heartbeat: options.heartbeat,
   });
-  const sink: FileSink | null = options.out ? createFileSink({ path: options.out, store, log: options.log }) : null;
+  const sink: FileSink | null = options.out ? createFileSink({ path: options.out, store, log: options.log, favicon: favicons.png }) : null;
   dreamer.start();
 
   let closing: Promise<void> | null = null;
