@@ -15,6 +15,7 @@ import { createWsStream, type Stream } from './stream/ws-stream.js';
 import { createFileSink, type FileSink } from './sinks/file-sink.js';
 import { startBusEdge, type BusEdge } from './bus/edge.js';
 import { createBusPublisher, type BusPublisher } from './bus/publisher.js';
+import { createFavicons } from './http/favicon.js';
 
 /** Where the Vite build and the static assets live, relative to this compiled file. */
 export const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
@@ -115,6 +116,8 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     return native !== null && chooseKernel(options.resize, Math.max(native.width, native.height), options.size) === 'nearest';
   };
 
+  // Made lazily, once per frame, and shared by /favicon.png and the --out sink.
+  const favicons = createFavicons({ pixelated });
   let stream: Stream | null = null;
   let sink: FileSink | null = null;
   let publisher: BusPublisher | null = null;
@@ -166,6 +169,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     log: options.log,
     allowOrigin: options.allowOrigin,
     frameAncestors: options.frameAncestors,
+    favicon: favicons,
   });
   stream = createWsStream({
     server,
@@ -177,7 +181,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     heartbeat: options.heartbeat,
     allowOrigin: options.allowOrigin,
   });
-  sink = options.out ? createFileSink({ path: options.out, store, log: options.log }) : null;
+  sink = options.out ? createFileSink({ path: options.out, store, log: options.log, favicon: favicons.png }) : null;
   if (options.role === 'generator') {
     publisher = createBusPublisher({
       url: options.redis!,

@@ -4,6 +4,7 @@ import { startTpdne } from '../service.js';
 import { describeError } from '../errors.js';
 import type { ServeOptions } from '../options.js';
 import { redactUrl } from '../bus/redis-bus.js';
+import { nginxCommand, pm2Command, systemdCommand, DEPLOY_HELP } from './deploy-commands.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -19,6 +20,9 @@ const MAIN_HELP = `Usage: tpdne <command> [options]
 
 Commands:
   serve     run the dreaming server
+  nginx     print an nginx site (TLS, WebSocket, caching) for a domain
+  pm2       print a pm2 ecosystem file that runs serve
+  systemd   print a hardened systemd unit that runs serve
   help      show help for a command
 
 Run 'tpdne <command> --help' for a command's options.
@@ -84,13 +88,16 @@ async function serve(args: string[], io: CliIo): Promise<number> {
 /** The commands, by name. Each takes its own arguments and returns an exit code. */
 export const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   serve,
+  nginx: nginxCommand,
+  pm2: pm2Command,
+  systemd: systemdCommand,
 };
 
 /** The CLI. Returns the exit code; every failure is one line on stderr. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...args] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    io.out(args[0] === 'serve' ? serveHelp() : MAIN_HELP);
+    io.out(args[0] === 'serve' ? serveHelp() : (DEPLOY_HELP[args[0] ?? ''] ?? MAIN_HELP));
     return command === undefined ? 2 : 0;
   }
   const run = COMMANDS[command];

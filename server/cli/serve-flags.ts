@@ -21,7 +21,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'quality', value: '<1-100>', help: 'encoder quality' },
   { key: 'effort', value: '<0-6>', help: 'WebP encoder effort (higher = smaller files, slower)' },
   { key: 'device', value: 'auto|cpu|cuda|webgpu', help: 'execution provider; auto tries CUDA, then CPU' },
-  { key: 'out', value: '<path>', help: 'also write each frame atomically to <path>.webp (e.g. out/sampled) for nginx' },
+  { key: 'out', value: '<path>', help: 'also write each frame atomically to <path>.webp (e.g. out/sampled), and favicon.png beside it, for nginx' },
   { key: 'range', value: 'auto|-1,1|0,1|0,255', help: 'value range of the model output; auto detects it' },
   { key: 'resize', value: 'auto|nearest|lanczos3', help: 'upscaling kernel; auto = nearest for 2x and more (pixel art stays crisp)' },
   { key: 'maxViewers', value: '<n>', help: 'most concurrent stream viewers' },

@@ -3,11 +3,12 @@ import type { Frame } from '../frames/frame.js';
 import type { FrameStore } from '../frames/store.js';
 import { FORMAT_INFO } from '../encode/encoder.js';
 import type { ImageFormat } from '../options.js';
+import { describeError } from '../errors.js';
 import { renderClassicPage, renderWarmingPage } from './pages.js';
 import type { StaticFile } from './static.js';
-import { describeError } from '../errors.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { embedCsp, renderEmbedPage } from './embed-page.js';
+import type { Favicons } from './favicon.js';
 
 export interface HealthReport {
   status: 'starting' | 'ok' | 'degraded';
@@ -28,6 +29,8 @@ export interface HttpHandlerOptions {
   allowOrigin?: readonly string[];
   /** CSP frame-ancestors of `/embed`. Default `['*']`: any site may frame it. */
   frameAncestors?: readonly string[];
+  /** Serves `/favicon.png` (the current frame, small) when given. */
+  favicon?: Favicons;
 }
 
 /** Files other sites load: the widget module (fetched in CORS mode, so it needs CORS headers) and its source map. */
@@ -63,6 +66,39 @@ function notModified(req: IncomingMessage, etag: string): boolean {
 }
 
 /**
+ * RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since only without it.
+ * Last-Modified has whole seconds and a pointer can change several times within one, so
+ * a pointer is "not modified" only if it changed before the given second began. A slot
+ * URL never changes: any date from its Last-Modified on matches.
+ */
+function conditionMet(req: IncomingMessage, etag: string, modifiedAt: number, immutable: boolean): boolean {
+  if (req.headers['if-none-match'] !== undefined) return notModified(req, etag);
+  const since = req.headers['if-modified-since'];
+  const date = since === undefined ? NaN : Date.parse(since);
+  // A date in the future is not a date the client got from us (RFC 7232 calls it invalid).
+  if (Number.isNaN(date) || date > Date.now()) return false;
+  return immutable ? date >= Math.floor(modifiedAt / 1000) * 1000 : modifiedAt < date;
+}
+
+/** 304 with the validators and caching headers, else 200 with the body (made only then) and its type. */
+function sendValidated(
+  req: IncomingMessage,
+  res: ServerResponse,
+  validated: { etag: string; modifiedAt: number; immutable: boolean },
+  headers: Record<string, string>,
+  type: string,
+  body: () => Buffer | string,
+): void {
+  const all = { ...headers, ETag: validated.etag, 'Last-Modified': new Date(validated.modifiedAt).toUTCString() };
+  if (conditionMet(req, validated.etag, validated.modifiedAt, validated.immutable)) {
+    res.writeHead(304, all);
+    res.end();
+    return;
+  }
+  send(req, res, 200, { 'Content-Type': type, ...all }, body());
+}
+
+/**
  * The HTTP routes. Pointers (`/`, `/image.<ext>`) change every slot and are short-lived;
  * slot URLs (`/frames/<slot>.<ext>`) never change and are cached forever. That split is
  * what lets a CDN absorb any amount of traffic.
@@ -75,26 +111,24 @@ export function createHttpHandler(options: HttpHandlerOptions) {
   const type = FORMAT_INFO[format].type;
   const imagePaths = new Set(['/image', `/image.${ext}`, ...(format === 'jpeg' ? ['/image.jpeg'] : [])]);
   const framePattern = new RegExp(`^/frames/(\\d{1,15})\\.${ext}$`);
-  // A CDN may keep a pointer for one interval (at least the 1 s HTTP can express);
-  // browsers always revalidate, which the ETag makes cheap.
-  const pointerCache = `public, max-age=0, s-maxage=${Math.max(1, Math.round(interval / 1000))}, must-revalidate`;
+  // Shared caches (nginx, CDNs) may keep a pointer for one interval, or the 1 s that is
+  // the least HTTP can say; rounded down so they never keep it much longer than a slot.
+  // Browsers always revalidate, which the ETag makes cheap.
+  const sharedSeconds = Math.max(1, Math.floor(interval / 1000));
+  const pointerHeaders = {
+    'Cache-Control': `public, max-age=0, s-maxage=${sharedSeconds}, must-revalidate`,
+    // RFC 9213, for CDNs only (Cloudflare, Fastly, Akamai); it wins over Cache-Control there.
+    'CDN-Cache-Control': `public, max-age=${sharedSeconds}`,
+  };
 
-  function sendFrame(req: IncomingMessage, res: ServerResponse, frame: Frame, cacheControl: string): void {
+  function sendFrame(req: IncomingMessage, res: ServerResponse, frame: Frame, immutable: boolean): void {
     const headers = {
-      'Content-Type': type,
-      'Cache-Control': cacheControl,
-      ETag: frame.etag,
-      'Last-Modified': new Date(frame.createdAt).toUTCString(),
+      ...(immutable ? { 'Cache-Control': IMMUTABLE } : pointerHeaders),
       'X-Tpdne-Slot': String(frame.slot),
       'Cross-Origin-Resource-Policy': 'cross-origin',
       ...origins.corsHeaders(req.headers.origin),
     };
-    if (notModified(req, frame.etag)) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
-    send(req, res, 200, headers, frame.bytes);
+    sendValidated(req, res, { etag: frame.etag, modifiedAt: frame.createdAt, immutable }, headers, type, () => frame.bytes);
   }
 
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -125,23 +159,33 @@ export function createHttpHandler(options: HttpHandlerOptions) {
       if (!current) {
         return send(req, res, 503, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'Retry-After': '1' }, renderWarmingPage());
       }
-      const headers = {
-        'Content-Type': 'text/html; charset=utf-8',
-        'Cache-Control': pointerCache,
-        ETag: current.etag,
-        'Content-Security-Policy': CLASSIC_CSP,
-        'X-Frame-Options': 'SAMEORIGIN',
-      };
-      if (notModified(req, current.etag)) {
-        res.writeHead(304, headers);
-        return void res.end();
-      }
-      return send(req, res, 200, headers, renderClassicPage(current, { modelName: options.modelName, pixelated: options.pixelated() }));
+      const headers = { ...pointerHeaders, 'Content-Security-Policy': CLASSIC_CSP, 'X-Frame-Options': 'SAMEORIGIN' };
+      const validated = { etag: current.etag, modifiedAt: current.createdAt, immutable: false };
+      return sendValidated(req, res, validated, headers, 'text/html; charset=utf-8', () =>
+        renderClassicPage(current, { modelName: options.modelName, pixelated: options.pixelated() }),
+      );
     }
 
     if (imagePaths.has(path)) {
       if (!current) return sendText(req, res, 503, 'No frame yet', { 'Retry-After': '1' });
-      return sendFrame(req, res, current, pointerCache);
+      return sendFrame(req, res, current, false);
+    }
+
+    if (path === '/favicon.png' && options.favicon) {
+      if (!current) return sendText(req, res, 503, 'No frame yet', { 'Retry-After': '1' });
+      const favicon = options.favicon;
+      const validated = { etag: favicon.etag(current), modifiedAt: current.createdAt, immutable: false };
+      // A revalidation is answered without making the favicon.
+      if (conditionMet(req, validated.etag, validated.modifiedAt, false)) return sendValidated(req, res, validated, pointerHeaders, 'image/png', () => '');
+      favicon.png(current).then(
+        function sendFavicon(png) {
+          sendValidated(req, res, validated, pointerHeaders, 'image/png', () => png);
+        },
+        function faviconFailed(err: unknown) {
+          sendText(req, res, 500, describeError(err));
+        },
+      );
+      return;
     }
 
     if (path.startsWith('/frames/')) {
@@ -149,7 +193,7 @@ export function createHttpHandler(options: HttpHandlerOptions) {
       if (!match) return sendText(req, res, 400, `Expected /frames/<slot>.${ext}`);
       const frame = store.get(Number(match[1]));
       if (!frame) return sendText(req, res, 404, 'Frame not kept (too old or not made yet)');
-      return sendFrame(req, res, frame, IMMUTABLE);
+      return sendFrame(req, res, frame, true);
     }
 
     if (path === '/healthz') {

@@ -28,7 +28,7 @@ export function renderClassicPage(frame: Frame, options: { modelName: string; pi
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>This person does not exist</title>
 <meta property="og:image" content="${src}">
-<link rel="icon" href="${src}">
+<link rel="icon" type="image/png" href="/favicon.png">
 <style>${STYLE}</style>
 </head>
 <body>

@@ -10,6 +10,8 @@ export interface FileSinkOptions {
   path: string;
   store: FrameStore;
   log: (line: string) => void;
+  /** When given, `favicon.png` (this frame, small) is written beside the image too. */
+  favicon?: (frame: Frame) => Promise<Uint8Array>;
 }
 
 export interface FileSinkStats {
@@ -52,10 +54,10 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
 }
 
 /**
- * The original's ability: keep `out/sampled.<ext>` equal to the current frame, for
- * nginx or any static host. One write at a time; if frames come faster than the disk
- * takes them, only the newest waits. A failing disk is logged once and never stops the
- * stream.
+ * The original's ability: keep `out/sampled.<ext>` (and, with `favicon`, `out/favicon.png`)
+ * equal to the current frame, for nginx or any static host. One write at a time; if
+ * frames come faster than the disk takes them, only the newest waits. A failing disk is
+ * logged once and never stops the stream.
  */
 export function createFileSink(options: FileSinkOptions): FileSink {
   const { store, log } = options;
@@ -71,6 +73,7 @@ export function createFileSink(options: FileSinkOptions): FileSink {
     try {
       await ready;
       await writeFileAtomic(target, frame.bytes);
+      if (options.favicon) await writeFileAtomic(join(dirname(target), 'favicon.png'), await options.favicon(frame));
       stats.written++;
       if (stats.lastError) log(`tpdne: --out writes to ${target} work again`);
       stats.lastError = null;
