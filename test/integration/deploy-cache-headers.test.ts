@@ -25,6 +25,8 @@ function frameHeaders(f: Frame, immutable: boolean): Record<string, string> {
     ...BASE,
     ...(immutable ? { 'cache-control': IMMUTABLE } : { 'cache-control': POINTER, 'cdn-cache-control': CDN }),
     'access-control-allow-origin': '*',
+    'access-control-expose-headers': 'ETag, X-Tpdne-Slot',
+    'cross-origin-resource-policy': 'cross-origin',
     'x-tpdne-slot': String(f.slot),
     etag: f.etag,
     'last-modified': lastModified(f),
