@@ -65,11 +65,11 @@ describe(`soak: ${SECONDS} s with ${VIEWERS} churning viewers`, () => {
       for (const ws of sockets) ws.terminate();
 
       // Warmed up after a third of the run; from there on, flat: the level at the end
-      // (median of the last 5 s) against the level once warm (median of 5 s after warm-up).
+      // (median of the last 10 s) against the level once warm (median of 10 s after warm-up).
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       const settled = samples.filter((s) => s.t >= SECONDS / 3);
-      const base = { rss: median(settled.slice(0, 5).map((s) => s.rss)), fds: median(settled.slice(0, 5).map((s) => s.fds)) };
-      const end = { rss: median(samples.slice(-5).map((s) => s.rss)), fds: median(samples.slice(-5).map((s) => s.fds)) };
+      const base = { rss: median(settled.slice(0, 10).map((s) => s.rss)), fds: median(settled.slice(0, 10).map((s) => s.fds)) };
+      const end = { rss: median(samples.slice(-10).map((s) => s.rss)), fds: median(samples.slice(-10).map((s) => s.fds)) };
       const peakRss = end.rss;
       const peakFds = end.fds;
       const report = `rss ${(base.rss / 2 ** 20).toFixed(0)} -> ${(peakRss / 2 ** 20).toFixed(0)} MiB (max ${(Math.max(...samples.map((s) => s.rss)) / 2 ** 20).toFixed(0)}), fds ${base.fds} -> ${peakFds}, ` +
