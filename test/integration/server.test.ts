@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { startTestServer, connectViewer, waitForFrame, type TestServer } from '../helpers/server.js';
-import { sharedModel, OMORI } from '../helpers/paths.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedModel, OMORI, ROOT } from '../helpers/paths.js';
 import type { ServeOptions } from '../../server/options.js';
 
 /** The same end-to-end checks on each real model: the built-in CPPN and a pretrained GAN. */
@@ -115,6 +117,21 @@ for (const { name, options, size } of models) {
     });
   });
 }
+
+describe('static files from public/', () => {
+  it('serves public/robots.txt as it is in the repository', async () => {
+    const server = await startTestServer({ size: 64 });
+    try {
+      const res = await fetch(server.url + '/robots.txt');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(await res.text(), readFileSync(join(ROOT, 'public/robots.txt'), 'utf8'));
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describe('pixel art is upscaled without blur', () => {
   it('blows 32x32 sprites up with nearest-neighbour: 16x16 blocks of one colour', async () => {
