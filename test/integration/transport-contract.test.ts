@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { connect } from 'node:net';
 import { startTestServer, connectViewer, waitForFrame, type TestServer } from '../helpers/server.js';
 import { rawRequest, rawWebSocket } from '../helpers/raw.js';
 import { rawRequest as httpRequest } from '../helpers/http.js';
@@ -248,6 +249,50 @@ for (const transport of TRANSPORTS) {
       assert.equal(h.stream.forbidden, 1);
       assert.equal(h.stream.refused, 3);
       assert.equal(h.stream.bufferedBytes, 0);
+    });
+  });
+
+  describe(`transport contract (${transport}): where the libraries differ (README "uWebSockets.js")`, () => {
+    // What each transport does, exactly; the README says the same.
+    const DIFFERS = {
+      // ws answers an oversized message with a close frame; Node answers a slowloris client
+      // 408 at --headers-timeout.
+      ws: { bigMessageClose: 1009, slowlorisStatus: '408', slowlorisWithin: 3_000 },
+      // uWS drops the connection unread, and cuts a slowloris client silently at its own ~10 s.
+      uws: { bigMessageClose: 1006, slowlorisStatus: '', slowlorisWithin: 15_000 },
+    } as const;
+    const expected = DIFFERS[transport];
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer({ transport, size: 32, headersTimeout: 600 });
+      await waitForFrame(server);
+    });
+    after(() => server.close());
+
+    it(`closes a viewer that sends a big message with ${expected.bigMessageClose}`, async () => {
+      const viewer = await connectViewer(server.url);
+      const closed = new Promise<number>((r) => viewer.socket.once('close', (code) => r(code)));
+      viewer.socket.send(Buffer.alloc(64 * 1024));
+      assert.equal(await closed, expected.bigMessageClose);
+      await untilViewers(server, 0);
+    });
+
+    it(`cuts a client that dribbles its headers (${expected.slowlorisStatus || 'no answer'}) within ${expected.slowlorisWithin} ms`, async () => {
+      const started = Date.now();
+      const response = await new Promise<string>((resolve) => {
+        let data = '';
+        const socket = connect(server.port, '127.0.0.1');
+        socket.on('data', (d: Buffer) => (data += d.toString()));
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(data);
+        });
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+        const drip = setInterval(() => socket.write('X-a: b\r\n'), 100);
+      });
+      assert.equal(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? '', expected.slowlorisStatus);
+      assert.ok(Date.now() - started < expected.slowlorisWithin, `cut after ${Date.now() - started} ms`);
     });
   });
 
