@@ -179,6 +179,26 @@ for (const transport of TRANSPORTS) {
       assert.match(embed.headers.get('content-security-policy')!, /frame-ancestors \*/);
     });
 
+    it('answers /favicon.png after async work, and survives a client that leaves first', async () => {
+      // A fresh frame's favicon is made on first request (sharp, async): a client that
+      // goes away meanwhile must not get a write after its abort (uWS would throw).
+      const frame = await waitForFrame(server, server.store.current()!.slot + 1);
+      await new Promise<void>((resolve) => {
+        const socket = connect(server.port, '127.0.0.1', () => {
+          socket.write('GET /favicon.png HTTP/1.1\r\nHost: x\r\n\r\n', () => socket.destroy());
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve());
+      });
+      await sleep(300);
+      const res = await fetch(`${server.url}/favicon.png`);
+      const png = Buffer.from(await res.arrayBuffer());
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'image/png');
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'still serving');
+    });
+
     it('answers 431 to a header block over 16 KB', async () => {
       const raw = await rawRequest(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
       assert.equal(statusOf(raw), 431);
