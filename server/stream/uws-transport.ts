@@ -64,7 +64,7 @@ export async function startUwsTransport(uws: UwsModule, options: ResolvedServeOp
     if (headerBytes > MAX_HEADER_BYTES) {
       return answer(res, 431, { 'X-Content-Type-Options': 'nosniff' }, '', true);
     }
-    // An upgrade to another path (or before the stream is up), as ws-stream refuses it.
+    // An upgrade to another path: refused as ws-stream refuses it (before serve(), 503 below).
     if (request.headers.upgrade !== undefined && handler) {
       return answer(res, 404, { 'Content-Type': 'text/plain' }, 'Not Found\n', true);
     }
