@@ -64,6 +64,18 @@ describe('--transport: choosing and loading uWebSockets.js', () => {
     await server.close();
   });
 
+  it('uws fails at start on a port already in use', async () => {
+    const taken = await startTestServer({ transport: 'ws', size: 32 });
+    try {
+      await assert.rejects(startTestServer({ transport: 'uws', port: taken.port }), {
+        code: 'ERR_PORT_IN_USE',
+        message: `Cannot listen on 127.0.0.1:${taken.port} with uWebSockets.js: in use or not a local address (try --port or --host)`,
+      });
+    } finally {
+      await taken.close();
+    }
+  });
+
   it('refuses a JavaScript imitation of uWebSockets.js', async () => {
     const fake = join(tempDir(), 'fake-uws.mjs');
     writeFileSync(fake, 'export function App() { return {}; }\n');
