@@ -116,11 +116,9 @@ export async function startUwsTransport(uws: UwsModule, options: ResolvedServeOp
       viewers.add(ws);
       alive.add(ws);
       ws.subscribe(TOPIC);
+      // The current frame at once; later ones come through the topic.
       const current = store?.current();
-      if (current) {
-        if (ws.getBufferedAmount() > maxBufferedBytes) skipped++;
-        else ws.send(frameMessage(current, interval), true);
-      }
+      if (current) ws.send(frameMessage(current, interval), true);
     },
     message: function onViewerMessage(ws) {
       ws.end(1008, 'viewers do not send');
@@ -166,8 +164,8 @@ export async function startUwsTransport(uws: UwsModule, options: ResolvedServeOp
       store = frames;
       unsubscribe = frames.subscribe(function broadcast(frame) {
         // uWS skips a viewer whose unsent bytes exceed maxBackpressure; count those here,
-        // as the ws transport does. Messages this big are written at once, per viewer,
-        // inside publish, so the counts cannot change in between.
+        // as the ws transport does. Messages of 16 KB and more are written inside publish,
+        // smaller ones at the end of this loop turn: no socket's backlog changes between.
         for (const ws of viewers) if (ws.getBufferedAmount() > maxBufferedBytes) skipped++;
         app.publish(TOPIC, frameMessage(frame, interval), true);
       });
