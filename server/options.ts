@@ -8,6 +8,8 @@ export type ValueRange = 'auto' | '-1,1' | '0,1' | '0,255';
 export type ResizeKernel = 'auto' | 'nearest' | 'lanczos3';
 /** `all` dreams and serves; `generator` dreams and publishes to Redis; `edge` serves what Redis carries. */
 export type Role = 'all' | 'generator' | 'edge';
+/** What serves HTTP and the stream: `ws` (Node), `uws` (uWebSockets.js), `auto` (uws when it loads). */
+export type Transport = 'ws' | 'uws' | 'auto';
 
 /** Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. */
 export interface ServeOptions {
@@ -70,6 +72,8 @@ export interface ServeOptions {
    * (`*`, `'self'`, `'none'`, `https://a.example`, `https://*.a.example`). Default `*`.
    */
   frameAncestors?: string | readonly string[];
+  /** HTTP and stream transport: `ws`, `uws` (uWebSockets.js; fails at start if it cannot load) or `auto` (uws when it loads, else ws with one log line). Default `ws`. */
+  transport?: Transport | string;
   /** Where log lines go. Default: stderr. Pass `() => {}` to silence. */
   log?: (line: string) => void;
   /**
@@ -108,6 +112,7 @@ export interface ResolvedServeOptions {
   readonly allowOrigin: readonly string[];
   /** CSP frame-ancestors sources for `/embed`. */
   readonly frameAncestors: readonly string[];
+  readonly transport: Transport;
   readonly log: (line: string) => void;
   readonly generate: ((slot: number) => TensorLike | Promise<TensorLike>) | null;
 }
@@ -140,6 +145,7 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   redisPrefix: 'tpdne',
   allowOrigin: Object.freeze(['*']),
   frameAncestors: Object.freeze(['*']),
+  transport: 'ws',
 } as const);
 
 const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -311,6 +317,7 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     redisPrefix,
     allowOrigin: originListOption('allowOrigin', options.allowOrigin, d.allowOrigin),
     frameAncestors: frameAncestorsOption('frameAncestors', options.frameAncestors, d.frameAncestors),
+    transport: choiceOption<Transport>('transport', options.transport, d.transport, ['ws', 'uws', 'auto']),
     log,
     generate,
   });

@@ -44,6 +44,8 @@ describe('resolveServeOptions', () => {
     [{ heartbeat: 'often' }, "Expected integer between 100 and 3600000 for --heartbeat but received 'often'"],
     [{ out: '' }, "Expected a non-empty string for --out but received ''"],
     [{ host: 5 }, 'Expected a non-empty string for --host but received 5'],
+    [{ transport: 'uwebsockets' }, "Expected one of ws, uws, auto for --transport but received 'uwebsockets'"],
+    [{ transport: 1 }, 'Expected one of ws, uws, auto for --transport but received 1'],
     [{ turbo: true }, 'Expected a known option for --turbo but received true'],
   ];
   for (const [input, message] of bad) {
