@@ -71,6 +71,7 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
     seed: options.seed,
     latent: options.latent,
     range: options.range,
+    truncation: 0.7,
   };
   const pending = new Map<number, Pending>();
   let nextId = 1;
