@@ -1,5 +1,6 @@
 import { TpdneError, ErrorCodes } from './errors.js';
 import type { TensorLike } from './image/tensor.js';
+import { resolveDiffusionOptions, type DiffusionOptions } from './model/diffusion-options.js';
 
 export type LatentDistribution = 'normal' | 'uniform';
 export type ImageFormat = 'webp' | 'jpeg';
@@ -9,13 +10,17 @@ export type ResizeKernel = 'auto' | 'nearest' | 'lanczos3';
 /** `all` dreams and serves; `generator` dreams and publishes to Redis; `edge` serves what Redis carries. */
 export type Role = 'all' | 'generator' | 'edge';
 
-/** Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. */
-export interface ServeOptions {
+/**
+ * Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. With a
+ * diffusion model folder: `prompt` (one or several, one per slot in rotation), `prompts`
+ * (a file, one per line) and `steps` (1 to 4, default `1`); see diffusion-options.ts.
+ */
+export interface ServeOptions extends DiffusionOptions {
   /** Interface to listen on. Default `127.0.0.1`. */
   host?: string;
   /** TCP port; 0 picks a free one. Default `8080`. */
   port?: number | string;
-  /** Path to an ONNX generator; undefined or `builtin` runs the built-in CPPN. */
+  /** Path to an ONNX generator or a diffusion model folder; undefined or `builtin` runs the built-in CPPN. */
   model?: string;
   /** Milliseconds per slot (one new image per slot). Default `250`. */
   interval?: number | string;
@@ -83,6 +88,10 @@ export interface ResolvedServeOptions {
   readonly host: string;
   readonly port: number;
   readonly model: string | null;
+  /** Prompts of a diffusion model (`--prompt`s, then `--prompts` lines); empty otherwise. */
+  readonly prompts: readonly string[];
+  /** Euler steps of a diffusion model. */
+  readonly steps: number;
   readonly interval: number;
   readonly size: number;
   readonly seed: number;
@@ -117,6 +126,8 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
   model: null,
+  prompts: Object.freeze([]) as readonly string[],
+  steps: 1,
   interval: 250,
   size: 512,
   seed: 1,
@@ -210,7 +221,7 @@ export function redisUrlOption(key: string, value: unknown, role: Role): string 
   return url;
 }
 
-const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'log', 'generate']);
+const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'prompt', 'log', 'generate']);
 /** Items of a list option given as one string (`a,b` from the CLI) or an array. */
 function listItems(key: string, value: unknown, separator: RegExp, expected: string): string[] {
   const items = typeof value === 'string' ? value.split(separator) : Array.isArray(value) ? value : null;
@@ -276,6 +287,7 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   const d = DEFAULT_SERVE_OPTIONS;
   const host = stringOption('host', options.host, d.host);
   const model = options.model === 'builtin' ? null : stringOption('model', options.model, null);
+  const { prompts, steps } = resolveDiffusionOptions(model, options);
   const interval = integerOption('interval', options.interval, d.interval, 20, 3_600_000);
   const role = choiceOption<Role>('role', options.role, d.role, ['all', 'generator', 'edge']);
   const redisPrefix = stringOption('redisPrefix', options.redisPrefix, d.redisPrefix);
@@ -288,6 +300,8 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     host,
     port: integerOption('port', options.port, d.port, 0, 65535),
     model,
+    prompts,
+    steps,
     interval,
     size: integerOption('size', options.size, d.size, 16, 4096),
     seed: integerOption('seed', options.seed, d.seed, 0, 0xffffffff),

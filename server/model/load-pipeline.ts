@@ -59,12 +59,10 @@ export async function loadPipeline(source: ModelSource, context: PipelineContext
       const { createManifestPipeline } = await import('./manifest-pipeline.js');
       return createManifestPipeline(path!, context);
     }
-    case 'diffusion':
-      // DIFFUSION: the few-step diffusion pipeline plugs in here, from
-      // server/model/diffusion.ts (issue 7, item 3): createDiffusionPipeline(path, context).
-      throw new TpdneError(
-        ErrorCodes.MODEL_LOAD,
-        `Cannot load model: ${path} is a diffusion folder (${DIFFUSION_INDEX}), which this build does not run yet`,
-      );
+    case 'diffusion': {
+      // DIFFUSION: the few-step text-to-image pipeline (server/model/diffusion.ts).
+      const { createDiffusionPipeline } = await import('./diffusion.js');
+      return createDiffusionPipeline(path!, context);
+    }
   }
 }

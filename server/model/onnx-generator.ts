@@ -21,7 +21,7 @@ interface LiveWorker {
 
 export type OnnxGeneratorOptions = Pick<
   ResolvedServeOptions,
-  'model' | 'size' | 'device' | 'seed' | 'latent' | 'range' | 'modelTimeout' | 'log'
+  'model' | 'size' | 'device' | 'seed' | 'latent' | 'range' | 'modelTimeout' | 'log' | 'prompts' | 'steps'
 >;
 
 export interface OnnxGenerator extends Generator {
@@ -72,6 +72,8 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
     latent: options.latent,
     range: options.range,
     truncation: 0.7,
+    prompts: options.prompts,
+    steps: options.steps,
   };
   const pending = new Map<number, Pending>();
   let nextId = 1;

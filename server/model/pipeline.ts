@@ -48,6 +48,10 @@ export interface PipelineContext {
   readonly latent: LatentSource;
   /** StyleGAN truncation ψ (`--truncation`), for pipelines that have a w to truncate. */
   readonly truncation: number;
+  /** Prompts of a text-to-image pipeline (`--prompt`, `--prompts`), one per slot in rotation. */
+  readonly prompts: readonly string[];
+  /** Denoising steps of a diffusion pipeline (`--steps`). */
+  readonly steps: number;
 }
 
 /** Names for /healthz and logs: the latent input, its dims for one slot, the image output. */

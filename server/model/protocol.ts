@@ -14,6 +14,10 @@ export interface WorkerConfig {
   range: ValueRange;
   /** StyleGAN truncation ψ for pipelines that have a w (`--truncation`). */
   truncation: number;
+  /** Prompts of a diffusion folder (`--prompt`, `--prompts`); empty otherwise. */
+  prompts: readonly string[];
+  /** Denoising steps of a diffusion folder (`--steps`). */
+  steps: number;
 }
 
 export interface ModelInfo {

@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     open: sessions.open,
     latent: (slot, length, distribution) => latentFor(config.seed, slot, length, distribution ?? config.latent),
     truncation: config.truncation,
+    prompts: config.prompts,
+    steps: config.steps,
   };
   const pipeline = await loadPipeline(config.source, context);
   // `--range` wins over what the pipeline declares; `auto` is settled by the first frame.
