@@ -33,6 +33,9 @@ function promptList(value: unknown): string[] {
   const items = typeof value === 'string' ? [value] : Array.isArray(value) ? value : null;
   if (items === null || items.length === 0) invalidOption('prompt', 'a prompt (repeat --prompt for several)', value);
   return items.map((item) => {
+    // Shown escaped, so the message stays one line.
+    // eslint-disable-next-line no-control-regex
+    if (typeof item === 'string' && /[\u0000-\u001f]/.test(item)) invalidOption('prompt', 'a prompt on one line, without control characters', JSON.stringify(item));
     const prompt = stringOption('prompt', item, null);
     if (prompt === null || prompt.trim() === '') invalidOption('prompt', 'a prompt that is not blank', item);
     return prompt;
