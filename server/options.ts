@@ -9,6 +9,8 @@ export type ValueRange = 'auto' | '-1,1' | '0,1' | '0,255';
 export type ResizeKernel = 'auto' | 'nearest' | 'lanczos3';
 /** `all` dreams and serves; `generator` dreams and publishes to Redis; `edge` serves what Redis carries. */
 export type Role = 'all' | 'generator' | 'edge';
+/** How slot latents follow each other: `jump` draws each afresh; `slerp` glides between keyframes. */
+export type Walk = 'jump' | 'slerp';
 
 /**
  * Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. With a
@@ -20,7 +22,11 @@ export interface ServeOptions extends DiffusionOptions {
   host?: string;
   /** TCP port; 0 picks a free one. Default `8080`. */
   port?: number | string;
-  /** Path to an ONNX generator or a diffusion model folder; undefined or `builtin` runs the built-in CPPN. */
+  /**
+   * An ONNX generator (`.onnx`), a model manifest (`.json`), a folder holding `tpdne.json`,
+   * or a diffusion model folder (Optimum layout, `model_index.json`); undefined or
+   * `builtin` runs the built-in CPPN.
+   */
   model?: string;
   /** Milliseconds per slot (one new image per slot). Default `250`. */
   interval?: number | string;
@@ -30,6 +36,12 @@ export interface ServeOptions extends DiffusionOptions {
   seed?: number | string;
   /** Distribution the latents are drawn from. Default `normal`. */
   latent?: LatentDistribution | string;
+  /** StyleGAN truncation ψ: `w = w_avg + ψ (w − w_avg)`, 0 (the average face) to 1.5; manifests with a truncation only. Default `0.7`. */
+  truncation?: number | string;
+  /** `jump`: every slot a fresh latent; `slerp`: great-circle arcs between keyframe latents. Default `jump`. */
+  walk?: Walk | string;
+  /** With `--walk slerp`, slots from one keyframe to the next. Default `16`. */
+  keyframes?: number | string;
   /** Image format sent to viewers. Default `webp`. */
   format?: ImageFormat | string;
   /** Encoder quality, 1-100. Default `80`. */
@@ -96,6 +108,9 @@ export interface ResolvedServeOptions {
   readonly size: number;
   readonly seed: number;
   readonly latent: LatentDistribution;
+  readonly truncation: number;
+  readonly walk: Walk;
+  readonly keyframes: number;
   readonly format: ImageFormat;
   readonly quality: number;
   readonly effort: number;
@@ -132,6 +147,9 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   size: 512,
   seed: 1,
   latent: 'normal',
+  truncation: 0.7,
+  walk: 'jump',
+  keyframes: 16,
   format: 'webp',
   quality: 80,
   effort: 2,
@@ -175,6 +193,16 @@ export function integerOption(key: string, value: unknown, fallback: number, min
   const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
     invalidOption(key, `integer between ${min} and ${max}`, value);
+  }
+  return n;
+}
+
+/** A finite number in [min, max]; numeric strings (from the CLI) are accepted. */
+export function numberOption(key: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
+    invalidOption(key, `number between ${min} and ${max}`, value);
   }
   return n;
 }
@@ -306,6 +334,9 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     size: integerOption('size', options.size, d.size, 16, 4096),
     seed: integerOption('seed', options.seed, d.seed, 0, 0xffffffff),
     latent: choiceOption('latent', options.latent, d.latent, ['normal', 'uniform']),
+    truncation: numberOption('truncation', options.truncation, d.truncation, 0, 1.5),
+    walk: choiceOption<Walk>('walk', options.walk, d.walk, ['jump', 'slerp']),
+    keyframes: integerOption('keyframes', options.keyframes, d.keyframes, 2, 1_000_000),
     format: choiceOption('format', options.format, d.format, ['webp', 'jpeg']),
     quality: integerOption('quality', options.quality, d.quality, 1, 100),
     effort: integerOption('effort', options.effort, d.effort, 0, 6),

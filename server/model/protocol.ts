@@ -1,5 +1,5 @@
 /** Messages between the main thread and the model worker (structured clone). */
-import type { Device, LatentDistribution, ValueRange } from '../options.js';
+import type { Device, LatentDistribution, ValueRange, Walk } from '../options.js';
 import type { ErrorCode } from '../errors.js';
 import type { StageTimings } from './generator.js';
 
@@ -14,6 +14,9 @@ export interface WorkerConfig {
   range: ValueRange;
   /** StyleGAN truncation ψ for pipelines that have a w (`--truncation`). */
   truncation: number;
+  /** How slot latents follow each other (`--walk`) and the keyframe spacing (`--keyframes`). */
+  walk: Walk;
+  keyframes: number;
   /** Prompts of a diffusion folder (`--prompt`, `--prompts`); empty otherwise. */
   prompts: readonly string[];
   /** Denoising steps of a diffusion folder (`--steps`). */

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { latentFor } from '../latent/latent.js';
+import { walkLatentFor } from '../latent/walk.js';
 import { imageGeometry, tensorToRgb, type Range, type TensorLike } from '../image/tensor.js';
 import { TpdneError, ErrorCodes, describeError, type ErrorCode } from '../errors.js';
 import { createSessions } from './session-factory.js';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const sessions = createSessions(config.device);
   const context: PipelineContext = {
     open: sessions.open,
-    latent: (slot, length, distribution) => latentFor(config.seed, slot, length, distribution ?? config.latent),
+    latent: (slot, length, distribution) => walkLatentFor(config.seed, slot, length, distribution ?? config.latent, config),
     truncation: config.truncation,
     prompts: config.prompts,
     steps: config.steps,
