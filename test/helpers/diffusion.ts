@@ -50,7 +50,13 @@ export function writeTinyDiffusion(options: TinyDiffusionOptions = {}): string {
  * A pipeline context on the test's own thread (tests may block it; the product runs
  * pipelines in the worker): CPU sessions, latents from (seed, slot).
  */
-export function testContext(options: { seed?: number; prompts: readonly string[]; steps?: number }): PipelineContext & { opened: string[] } {
+export function testContext(options: {
+  seed?: number;
+  prompts: readonly string[];
+  steps?: number;
+  /** Every slot's latent instead of (seed, slot)'s: to compare with a reference run. */
+  latent?: Float32Array;
+}): PipelineContext & { opened: string[] } {
   const opened: string[] = [];
   return {
     opened,
@@ -60,7 +66,7 @@ export function testContext(options: { seed?: number; prompts: readonly string[]
         ? ort.InferenceSession.create(model, { executionProviders: ['cpu'] })
         : ort.InferenceSession.create(model, { executionProviders: ['cpu'] });
     },
-    latent: (slot, length, distribution) => latentFor(options.seed ?? 1, slot, length, distribution ?? 'normal'),
+    latent: (slot, length, distribution) => options.latent?.slice() ?? latentFor(options.seed ?? 1, slot, length, distribution ?? 'normal'),
     truncation: 0.7,
     prompts: options.prompts,
     steps: options.steps ?? 1,

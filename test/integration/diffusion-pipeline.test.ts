@@ -60,6 +60,26 @@ describe('diffusion pipeline (tiny Optimum-layout fixture)', { skip }, () => {
     assert.ok(!same(s40!, other), 'another seed: another image');
   });
 
+  it("matches diffusers' text-to-image loop run in torch on the same networks (1 and 2 steps)", async () => {
+    // tools/fixtures/tiny_diffusion.py wrote a latent and the images torch makes from it
+    // (diffusers' Euler loop, guidance 0, the torch modules the ONNX graphs came from).
+    const read = (name: string) => {
+      const bytes = readFileSync(join(dir, 'reference', name));
+      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    };
+    const latent = read('latent.f32');
+    for (const steps of [1, 2]) {
+      const expected = read(`image-${steps}.f32`);
+      const actual = await withPipeline(dir, { prompts: [CAT], steps, latent }, async (p) => pixels((await p.run([0])).tensor));
+      assert.equal(actual.length, expected.length);
+      let worst = 0;
+      for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+      // float32 through two runtimes: equal to rounding (about 1e-6 here). Another prompt
+      // moves the image by about 2e-2, another step count by 0.6.
+      assert.ok(worst < 1e-5, `${steps} steps: differs from the torch reference by ${worst}`);
+    }
+  });
+
   it('rotates the prompts by slot: slot s uses prompt s mod count', async () => {
     const slots = [100, 101, 102, 103];
     const [rotating, indices, cats, dogs] = await Promise.all([
