@@ -13,6 +13,7 @@
  * No classifier-free guidance: sd-turbo is distilled to run at guidance scale 0, i.e.
  * one UNet pass per step on the prompt alone (no unconditional pass).
  */
+import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TpdneError, ErrorCodes, describeError } from '../errors.js';
 import { loadClipTokenizer, quotePrompt } from './clip-tokenizer.js';
@@ -183,7 +184,7 @@ export async function createDiffusionPipeline(root: string, context: PipelineCon
     const steps = schedule.timesteps.length;
 
     return {
-      description: `${folder.root} (diffusion: text encoder + unet + vae decoder; euler, ${steps} step${steps > 1 ? 's' : ''}, ${prompts.length} prompt${prompts.length > 1 ? 's' : ''})`,
+      description: `${basename(folder.root)} (diffusion: text encoder + unet + vae decoder; euler, ${steps} step${steps > 1 ? 's' : ''}, ${prompts.length} prompt${prompts.length > 1 ? 's' : ''})`,
       info: { input: sampleMeta.name, latentDims: [1, channels, h, w], output: vaeOut },
       image: { range: '-1,1', layout: 'nchw' },
       maxBatch,
