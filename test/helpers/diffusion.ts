@@ -1,31 +1,16 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ROOT } from './paths.js';
+import { PYTHON, skipUnlessTorch } from './python.js';
 import { tempDir } from './models.js';
 import { latentFor } from '../../server/latent/latent.js';
 import type { PipelineContext } from '../../server/model/pipeline.js';
 
-/** Debian's Python, which has python3-torch and python3-onnx (another python3 may be first on PATH). */
-export const SYSTEM_PYTHON = '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'tools', 'fixtures', 'tiny_diffusion.py');
 
-let checked: string | false | null = null;
-
-/**
- * For suites that build the tiny diffusion fixture: false when /usr/bin/python3 can import
- * torch and onnx, else a skip reason naming the apt command (printed once). Under CI
- * (CI=true) it throws instead: nothing is skipped there.
- */
-export function skipUnlessTorch(): string | false {
-  if (checked === null) {
-    const probe = spawnSync(SYSTEM_PYTHON, ['-c', 'import torch, onnx'], { stdio: 'ignore' });
-    checked = probe.status === 0 ? false : `${SYSTEM_PYTHON} cannot import torch and onnx: install them with 'apt-get install -y python3-torch python3-onnx'`;
-    if (checked !== false && process.env.CI !== 'true') process.stdout.write(`# SKIP ${checked}\n`);
-  }
-  if (checked !== false && process.env.CI === 'true') throw new Error(`CI: ${checked}`);
-  return checked;
-}
+/** Suites that build the tiny diffusion fixture skip (visibly; fail under CI=true) without torch and onnx. */
+export { skipUnlessTorch };
 
 export interface TinyDiffusionOptions {
   timestepDtype?: 'int64' | 'float32';
@@ -42,7 +27,7 @@ export function writeTinyDiffusion(options: TinyDiffusionOptions = {}): string {
   const dir = join(tempDir('tpdne-diffusion-'), 'tiny-sd');
   const args = [SCRIPT, dir, '--timestep-dtype', options.timestepDtype ?? 'int64'];
   if (options.noTokenizerJson) args.push('--no-tokenizer-json');
-  execFileSync(SYSTEM_PYTHON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(PYTHON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   return dir;
 }
 
