@@ -161,6 +161,14 @@ export async function createDiffusionPipeline(root: string, context: PipelineCon
     const sampleMeta = inputMeta(unet, 'sample', 'unet');
     const timestepMeta = inputMeta(unet, 'timestep', 'unet');
     const contextMeta = inputMeta(unet, 'encoder_hidden_states', 'unet');
+    const fed = new Set([sampleMeta.name, timestepMeta.name, contextMeta.name]);
+    const extra = unet.inputNames.filter((name) => !fed.has(name));
+    if (extra.length > 0) {
+      throw new TpdneError(
+        ErrorCodes.MODEL_INPUT_SHAPE,
+        `Expected unet inputs sample, timestep and encoder_hidden_states only (an SD 1.x/2.x UNet, as sd-turbo's) but it also has ${extra.join(', ')}`,
+      );
+    }
     expectType(sampleMeta, 'unet', ['float32']);
     expectType(timestepMeta, 'unet', ['int64', 'int32', 'float32', 'float64']);
     expectType(contextMeta, 'unet', ['float32']);

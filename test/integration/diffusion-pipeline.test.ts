@@ -10,6 +10,7 @@ import { createDiffusionPipeline, type DiffusionPipeline } from '../../server/mo
 import { ErrorCodes, isTpdneError } from '../../server/errors.js';
 import { skipUnlessTorch, testContext, writeTinyDiffusion } from '../helpers/diffusion.js';
 import { tempDir } from '../helpers/models.js';
+import { buildOnnxModel } from '../../server/model/onnx-builder.js';
 
 const skip = skipUnlessTorch();
 const CAT = 'a photo of a cat';
@@ -149,6 +150,33 @@ describe('diffusion pipeline (tiny Optimum-layout fixture)', { skip }, () => {
     const p = await createDiffusionPipeline(dir, context);
     await p.release();
     assert.deepEqual(context.opened, ['text_encoder', 'unet', 'vae_decoder'].map((g) => join(dir, g, 'model.onnx')));
+  });
+
+  it('refuses a UNet that wants more than sample, timestep and encoder_hidden_states (LCM, SDXL)', async () => {
+    const copy = join(tempDir('tpdne-diffusion-unet-'), 'model');
+    cpSync(dir, copy, { recursive: true });
+    const dims = (...d: (number | string)[]) => d;
+    writeFileSync(
+      join(copy, 'unet', 'model.onnx'),
+      buildOnnxModel({
+        name: 'lcm-like-unet',
+        nodes: [{ op: 'Identity', inputs: ['sample'], outputs: ['out_sample'] }],
+        initializers: [],
+        inputs: [
+          { name: 'sample', dims: dims('batch', 4, 8, 8) },
+          { name: 'timestep', dims: dims('batch') },
+          { name: 'encoder_hidden_states', dims: dims('batch', 77, 32) },
+          { name: 'timestep_cond', dims: dims('batch', 256) },
+        ],
+        outputs: [{ name: 'out_sample', dims: dims('batch', 4, 8, 8) }],
+      }),
+    );
+    await assert.rejects(
+      createDiffusionPipeline(copy, testContext({ prompts: [CAT] })),
+      (err: unknown) =>
+        isTpdneError(err, ErrorCodes.MODEL_INPUT_SHAPE) &&
+        err.message === 'Expected unet inputs sample, timestep and encoder_hidden_states only (an SD 1.x/2.x UNet, as sd-turbo\'s) but it also has timestep_cond',
+    );
   });
 
   it('fails at start, in one line with a code, on bad folders and prompts', async () => {
