@@ -13,6 +13,11 @@ export const ErrorCodes = {
   MODEL_INPUT_SHAPE: 'ERR_MODEL_INPUT_SHAPE',
   /** The model's output cannot be read as an image. */
   MODEL_OUTPUT_SHAPE: 'ERR_MODEL_OUTPUT_SHAPE',
+  /**
+   * A model manifest (tpdne.json) is invalid: an unknown or missing field, a bad value, a
+   * missing file, a bad .npy, or shapes that do not fit between its graphs.
+   */
+  MANIFEST: 'ERR_MANIFEST',
   /** A model run threw. */
   MODEL_RUN: 'ERR_MODEL_RUN',
   /** A model run took longer than the model timeout. */

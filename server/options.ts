@@ -1,5 +1,6 @@
 import { TpdneError, ErrorCodes } from './errors.js';
 import type { TensorLike } from './image/tensor.js';
+import { resolveDiffusionOptions, type DiffusionOptions } from './model/diffusion-options.js';
 
 export type LatentDistribution = 'normal' | 'uniform';
 export type ImageFormat = 'webp' | 'jpeg';
@@ -10,14 +11,24 @@ export type ResizeKernel = 'auto' | 'nearest' | 'lanczos3';
 export type Role = 'all' | 'generator' | 'edge';
 /** What serves HTTP and the stream: `ws` (Node), `uws` (uWebSockets.js), `auto` (uws when it loads). */
 export type Transport = 'ws' | 'uws' | 'auto';
+/** How slot latents follow each other: `jump` draws each afresh; `slerp` glides between keyframes. */
+export type Walk = 'jump' | 'slerp';
 
-/** Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. */
-export interface ServeOptions {
+/**
+ * Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. With a
+ * diffusion model folder: `prompt` (one or several, one per slot in rotation), `prompts`
+ * (a file, one per line) and `steps` (1 to 4, default `1`); see diffusion-options.ts.
+ */
+export interface ServeOptions extends DiffusionOptions {
   /** Interface to listen on. Default `127.0.0.1`. */
   host?: string;
   /** TCP port; 0 picks a free one. Default `8080`. */
   port?: number | string;
-  /** Path to an ONNX generator; undefined or `builtin` runs the built-in CPPN. */
+  /**
+   * An ONNX generator (`.onnx`), a model manifest (`.json`), a folder holding `tpdne.json`,
+   * or a diffusion model folder (Optimum layout, `model_index.json`); undefined or
+   * `builtin` runs the built-in CPPN.
+   */
   model?: string;
   /** Milliseconds per slot (one new image per slot). Default `250`. */
   interval?: number | string;
@@ -27,6 +38,12 @@ export interface ServeOptions {
   seed?: number | string;
   /** Distribution the latents are drawn from. Default `normal`. */
   latent?: LatentDistribution | string;
+  /** StyleGAN truncation ψ: `w = w_avg + ψ (w − w_avg)`, 0 (the average face) to 1.5; manifests with a truncation only. Default `0.7`. */
+  truncation?: number | string;
+  /** `jump`: every slot a fresh latent; `slerp`: great-circle arcs between keyframe latents. Default `jump`. */
+  walk?: Walk | string;
+  /** With `--walk slerp`, slots from one keyframe to the next. Default `16`. */
+  keyframes?: number | string;
   /** Image format sent to viewers. Default `webp`. */
   format?: ImageFormat | string;
   /** Encoder quality, 1-100. Default `80`. */
@@ -87,10 +104,17 @@ export interface ResolvedServeOptions {
   readonly host: string;
   readonly port: number;
   readonly model: string | null;
+  /** Prompts of a diffusion model (`--prompt`s, then `--prompts` lines); empty otherwise. */
+  readonly prompts: readonly string[];
+  /** Euler steps of a diffusion model. */
+  readonly steps: number;
   readonly interval: number;
   readonly size: number;
   readonly seed: number;
   readonly latent: LatentDistribution;
+  readonly truncation: number;
+  readonly walk: Walk;
+  readonly keyframes: number;
   readonly format: ImageFormat;
   readonly quality: number;
   readonly effort: number;
@@ -122,10 +146,15 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
   model: null,
+  prompts: Object.freeze([]) as readonly string[],
+  steps: 1,
   interval: 250,
   size: 512,
   seed: 1,
   latent: 'normal',
+  truncation: 0.7,
+  walk: 'jump',
+  keyframes: 16,
   format: 'webp',
   quality: 80,
   effort: 2,
@@ -174,6 +203,16 @@ export function integerOption(key: string, value: unknown, fallback: number, min
   return n;
 }
 
+/** A finite number in [min, max]; numeric strings (from the CLI) are accepted. */
+export function numberOption(key: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
+    invalidOption(key, `number between ${min} and ${max}`, value);
+  }
+  return n;
+}
+
 /** One of a fixed set of strings. */
 export function choiceOption<T extends string>(key: string, value: unknown, fallback: T, choices: readonly T[]): T {
   if (value === undefined) return fallback;
@@ -216,7 +255,7 @@ export function redisUrlOption(key: string, value: unknown, role: Role): string 
   return url;
 }
 
-const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'log', 'generate']);
+const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULT_SERVE_OPTIONS), 'prompt', 'log', 'generate']);
 /** Items of a list option given as one string (`a,b` from the CLI) or an array. */
 function listItems(key: string, value: unknown, separator: RegExp, expected: string): string[] {
   const items = typeof value === 'string' ? value.split(separator) : Array.isArray(value) ? value : null;
@@ -282,6 +321,7 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   const d = DEFAULT_SERVE_OPTIONS;
   const host = stringOption('host', options.host, d.host);
   const model = options.model === 'builtin' ? null : stringOption('model', options.model, null);
+  const { prompts, steps } = resolveDiffusionOptions(model, options);
   const interval = integerOption('interval', options.interval, d.interval, 20, 3_600_000);
   const role = choiceOption<Role>('role', options.role, d.role, ['all', 'generator', 'edge']);
   const redisPrefix = stringOption('redisPrefix', options.redisPrefix, d.redisPrefix);
@@ -294,10 +334,15 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     host,
     port: integerOption('port', options.port, d.port, 0, 65535),
     model,
+    prompts,
+    steps,
     interval,
     size: integerOption('size', options.size, d.size, 16, 4096),
     seed: integerOption('seed', options.seed, d.seed, 0, 0xffffffff),
     latent: choiceOption('latent', options.latent, d.latent, ['normal', 'uniform']),
+    truncation: numberOption('truncation', options.truncation, d.truncation, 0, 1.5),
+    walk: choiceOption<Walk>('walk', options.walk, d.walk, ['jump', 'slerp']),
+    keyframes: integerOption('keyframes', options.keyframes, d.keyframes, 2, 1_000_000),
     format: choiceOption('format', options.format, d.format, ['webp', 'jpeg']),
     quality: integerOption('quality', options.quality, d.quality, 1, 100),
     effort: integerOption('effort', options.effort, d.effort, 0, 6),

@@ -40,8 +40,8 @@ function usageError(err: unknown): string {
 
 /** Parses `tpdne serve` flags into ServeOptions; throws with one line on bad usage. */
 export function parseServeArgs(args: string[]): { help: boolean; options: ServeOptions } {
-  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const f of SERVE_FLAGS) config[flagOf(f.key)] = { type: 'string' };
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const f of SERVE_FLAGS) config[flagOf(f.key)] = { type: 'string', multiple: f.multiple === true };
   let parsed;
   try {
     parsed = parseArgs({ args, options: config, strict: true, allowPositionals: false });

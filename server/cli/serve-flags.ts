@@ -6,17 +6,25 @@ export interface FlagSpec {
   /** What to put after the flag in --help, e.g. `<ms>`. */
   value: string;
   help: string;
+  /** Repeatable (`--prompt a --prompt b`): the option gets an array. */
+  multiple?: true;
 }
 
 /** Every `tpdne serve` flag, in --help order. Defaults come from DEFAULT_SERVE_OPTIONS. */
 export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'host', value: '<addr>', help: 'interface to listen on (0.0.0.0 for all)' },
   { key: 'port', value: '<n>', help: 'HTTP and WebSocket port; 0 picks a free one' },
-  { key: 'model', value: '<file.onnx>', help: "ONNX generator with one latent input [N,D] or [N,D,1,1]; 'builtin' is the procedural CPPN" },
+  { key: 'model', value: '<file.onnx|dir|file.json>', help: "ONNX generator with one latent input [N,D] or [N,D,1,1], a model manifest (a .json, or a folder with tpdne.json), or a diffusion folder (optimum-cli export onnx, with model_index.json); 'builtin' is the procedural CPPN" },
+  { key: 'prompt', value: '<text>', help: 'with a diffusion model: a prompt; repeat for several, one per slot in rotation', multiple: true },
+  { key: 'prompts', value: '<file>', help: 'with a diffusion model: a file of prompts, one per line (after any --prompt)' },
+  { key: 'steps', value: '<1-4>', help: 'with a diffusion model: Euler denoising steps per image' },
   { key: 'interval', value: '<ms>', help: 'milliseconds per image (one slot)' },
   { key: 'size', value: '<px>', help: 'output edge in pixels; small models are upscaled' },
   { key: 'seed', value: '<n>', help: 'latent seed: same model + seed = same image for the same slot on every server' },
   { key: 'latent', value: 'normal|uniform', help: 'distribution of the latent vectors' },
+  { key: 'truncation', value: '<psi>', help: 'StyleGAN truncation: w = w_avg + psi (w - w_avg), 0 (the average face) to 1.5; for manifests with a truncation' },
+  { key: 'walk', value: 'jump|slerp', help: 'jump: a fresh latent every slot; slerp: glide along great circles between keyframe latents' },
+  { key: 'keyframes', value: '<n>', help: 'with --walk slerp: slots from one keyframe to the next' },
   { key: 'format', value: 'webp|jpeg', help: 'image format for pages, files and the stream' },
   { key: 'quality', value: '<1-100>', help: 'encoder quality' },
   { key: 'effort', value: '<0-6>', help: 'WebP encoder effort (higher = smaller files, slower)' },
@@ -45,7 +53,8 @@ export function serveHelp(): string {
   const defaults = DEFAULT_SERVE_OPTIONS as Record<string, unknown>;
   const rows = SERVE_FLAGS.map((f) => {
     const d = defaults[f.key];
-    const shown = d === null ? (f.key === 'model' ? 'builtin' : 'off') : String(d);
+    const none = d === null || d === undefined || (Array.isArray(d) && d.length === 0);
+    const shown = none ? (f.key === 'model' ? 'builtin' : 'off') : String(d);
     return [`  --${flagOf(f.key)} ${f.value}`, `${f.help} (default: ${shown})`];
   });
   const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;

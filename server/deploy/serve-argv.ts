@@ -29,11 +29,13 @@ export function serveCommand(serve: ServeOptions, bin: string, cwd: string): Ser
   const given: Record<string, unknown> = { ...serve };
   if (typeof given.model === 'string' && given.model !== 'builtin') given.model = filePathOption('model', given.model, cwd);
   if (given.out !== undefined) given.out = filePathOption('out', given.out, cwd);
+  if (given.prompts !== undefined) given.prompts = filePathOption('prompts', given.prompts, cwd);
   const options = resolveServeOptions({ ...(given as ServeOptions), log: () => {} });
   const argv = [bin, 'serve'];
   for (const f of SERVE_FLAGS) {
     const value = given[f.key];
-    if (value !== undefined) argv.push(`--${flagOf(f.key)}`, String(value));
+    // A repeatable flag (--prompt) is written once per value.
+    for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) argv.push(`--${flagOf(f.key)}`, String(one));
   }
   return Object.freeze({ argv: Object.freeze(argv), options });
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { access, constants } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { TpdneError, ErrorCodes } from '../errors.js';
 import type { ResolvedServeOptions } from '../options.js';
 import type { GeneratedImage, Generator } from './generator.js';
@@ -21,7 +21,7 @@ interface LiveWorker {
 
 export type OnnxGeneratorOptions = Pick<
   ResolvedServeOptions,
-  'model' | 'size' | 'device' | 'seed' | 'latent' | 'range' | 'modelTimeout' | 'log'
+  'model' | 'size' | 'device' | 'seed' | 'latent' | 'truncation' | 'walk' | 'keyframes' | 'range' | 'modelTimeout' | 'log' | 'prompts' | 'steps'
 >;
 
 export interface OnnxGenerator extends Generator {
@@ -71,6 +71,11 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
     seed: options.seed,
     latent: options.latent,
     range: options.range,
+    truncation: options.truncation,
+    walk: options.walk,
+    keyframes: options.keyframes,
+    prompts: options.prompts,
+    steps: options.steps,
   };
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -146,7 +151,13 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
   }
   watchExit(live);
 
-  const name = options.model === null ? 'builtin-cppn' : basename(options.model);
+  // A manifest called tpdne.json is named after its folder, like a folder model.
+  const name =
+    options.model === null
+      ? 'builtin-cppn'
+      : basename(options.model) === 'tpdne.json'
+        ? basename(dirname(options.model))
+        : basename(options.model);
 
   return {
     name,

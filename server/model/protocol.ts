@@ -1,8 +1,9 @@
 /** Messages between the main thread and the model worker (structured clone). */
-import type { Device, LatentDistribution, ValueRange } from '../options.js';
+import type { Device, LatentDistribution, ValueRange, Walk } from '../options.js';
 import type { ErrorCode } from '../errors.js';
 import type { StageTimings } from './generator.js';
 
+/** The built-in CPPN, or a path: a `.onnx` file, a `.json` manifest or a model folder. */
 export type ModelSource = { kind: 'builtin'; size: number } | { kind: 'file'; path: string };
 
 export interface WorkerConfig {
@@ -11,6 +12,15 @@ export interface WorkerConfig {
   seed: number;
   latent: LatentDistribution;
   range: ValueRange;
+  /** StyleGAN truncation ψ for pipelines that have a w (`--truncation`). */
+  truncation: number;
+  /** How slot latents follow each other (`--walk`) and the keyframe spacing (`--keyframes`). */
+  walk: Walk;
+  keyframes: number;
+  /** Prompts of a diffusion folder (`--prompt`, `--prompts`); empty otherwise. */
+  prompts: readonly string[];
+  /** Denoising steps of a diffusion folder (`--steps`). */
+  steps: number;
 }
 
 export interface ModelInfo {
@@ -18,6 +28,8 @@ export interface ModelInfo {
   latentDims: number[];
   output: string;
   outputDims: number[];
+  /** The pipeline's one-line description, e.g. `stylegan (mapping + synthesis)`. */
+  description: string;
   device: 'cpu' | 'cuda' | 'webgpu';
   /** Set when `auto` wanted a GPU and fell back to CPU: why. */
   fallback: string | null;

@@ -13,6 +13,13 @@ describe('resolveServeOptions', () => {
     assert.ok(Object.isFrozen(o));
   });
 
+  it('reads --truncation, --walk and --keyframes from CLI strings', () => {
+    const o = resolveServeOptions({ truncation: '0.5', walk: 'slerp', keyframes: '8' });
+    assert.deepEqual([o.truncation, o.walk, o.keyframes], [0.5, 'slerp', 8]);
+    assert.equal(resolveServeOptions({ truncation: '.25' }).truncation, 0.25);
+    assert.equal(resolveServeOptions({ truncation: '0' }).truncation, 0);
+  });
+
   it('accepts numeric strings from the CLI and "builtin"', () => {
     const o = resolveServeOptions({ port: '0', interval: '100', size: '64', model: 'builtin', seed: '4294967295' });
     assert.equal(o.port, 0);
@@ -46,6 +53,11 @@ describe('resolveServeOptions', () => {
     [{ host: 5 }, 'Expected a non-empty string for --host but received 5'],
     [{ transport: 'uwebsockets' }, "Expected one of ws, uws, auto for --transport but received 'uwebsockets'"],
     [{ transport: 1 }, 'Expected one of ws, uws, auto for --transport but received 1'],
+    [{ truncation: '2' }, "Expected number between 0 and 1.5 for --truncation but received '2'"],
+    [{ truncation: 'half' }, "Expected number between 0 and 1.5 for --truncation but received 'half'"],
+    [{ truncation: -0.1 }, 'Expected number between 0 and 1.5 for --truncation but received -0.1'],
+    [{ walk: 'lerp' }, "Expected one of jump, slerp for --walk but received 'lerp'"],
+    [{ keyframes: '1' }, "Expected integer between 2 and 1000000 for --keyframes but received '1'"],
     [{ turbo: true }, 'Expected a known option for --turbo but received true'],
   ];
   for (const [input, message] of bad) {
@@ -75,6 +87,9 @@ describe('CLI flags', () => {
       assert.match(line, /\(default: [^)]+\)$/);
     }
     assert.match(help, /--interval <ms> +milliseconds per image \(one slot\) \(default: 250\)/);
-    assert.match(help, /--model <file.onnx> .*\(default: builtin\)/);
+    assert.match(help, /--model <file\.onnx\|dir\|file\.json> .*\(default: builtin\)/);
+    assert.match(help, /--truncation <psi> .*\(default: 0\.7\)/);
+    assert.match(help, /--walk jump\|slerp .*\(default: jump\)/);
+    assert.match(help, /--keyframes <n> .*\(default: 16\)/);
   });
 });
