@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { TpdneError, ErrorCodes } from './errors.js';
 import type { TensorLike } from './image/tensor.js';
 import { resolveDiffusionOptions, type DiffusionOptions } from './model/diffusion-options.js';
@@ -181,7 +182,9 @@ const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-
 
 function received(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  // A required option left out: say so, rather than the JavaScript word for it.
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   return typeof value;
 }
 
@@ -313,6 +316,27 @@ export function frameAncestorsOption(key: string, value: unknown, fallback: read
 }
 
 
+const OUT_EXPECTED = 'a file path without extension, like out/sampled (it writes out/sampled.webp)';
+
+/**
+ * `--out`: the path the frames are written to, less the extension the format adds. An
+ * extension given anyway, or an existing folder, would write somewhere the user did not
+ * mean (`x.webp.webp`, or `out.webp` beside the folder): refused.
+ */
+export function outOption(value: unknown): string | null {
+  const out = stringOption('out', value, null);
+  if (out === null) return null;
+  if (/[\\/]$/.test(out) || /\.(webp|jpe?g|png)$/i.test(out)) invalidOption('out', OUT_EXPECTED, value);
+  let folder = false;
+  try {
+    folder = statSync(out).isDirectory();
+  } catch {
+    // not there yet: the sink creates it
+  }
+  if (folder) invalidOption('out', `${OUT_EXPECTED}, not a folder`, value);
+  return out;
+}
+
 /** Validates every option at once, synchronously, and fills in the defaults. */
 export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOptions {
   for (const key of Object.keys(options)) {
@@ -330,6 +354,9 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   if (typeof log !== 'function') invalidOption('log', 'a function', log);
   const generate = options.generate ?? null;
   if (generate !== null && typeof generate !== 'function') invalidOption('generate', 'a function', generate);
+  // An edge dreams nothing: a model given to it would be silently ignored.
+  if (role === 'edge' && model !== null) invalidOption('model', 'no model with --role edge (an edge serves the frames Redis carries)', options.model);
+  if (role === 'edge' && generate !== null) invalidOption('generate', 'no generate function with --role edge', 'a function');
   return Object.freeze({
     host,
     port: integerOption('port', options.port, d.port, 0, 65535),
@@ -347,7 +374,7 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     quality: integerOption('quality', options.quality, d.quality, 1, 100),
     effort: integerOption('effort', options.effort, d.effort, 0, 6),
     device: choiceOption('device', options.device, d.device, ['auto', 'cpu', 'cuda', 'webgpu']),
-    out: stringOption('out', options.out, null),
+    out: outOption(options.out),
     range: choiceOption('range', options.range, d.range, ['auto', '-1,1', '0,1', '0,255']),
     resize: choiceOption('resize', options.resize, d.resize, ['auto', 'nearest', 'lanczos3']),
     maxViewers: integerOption('maxViewers', options.maxViewers, d.maxViewers, 1, 1_000_000),

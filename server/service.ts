@@ -5,7 +5,7 @@ import type { Generator } from './model/generator.js';
 import { createFunctionGenerator } from './model/function-generator.js';
 import { createEncoder, chooseKernel } from './encode/encoder.js';
 import { createFrameStore, type FrameStore } from './frames/store.js';
-import { createDreamer, type Dreamer } from './clock/dreamer.js';
+import { createDreamer, FPS_WINDOW_MS, type Dreamer } from './clock/dreamer.js';
 import { createHttpHandler, type HealthReport } from './http/handler.js';
 import { loadStaticFiles } from './http/static.js';
 import { startTransport, type Transport, type TransportName } from './stream/transport.js';
@@ -33,6 +33,8 @@ export interface Tpdne {
   /** Stops accepting, closes viewers with 1001, finishes the frame in flight, releases the model. Idempotent. */
   close(): Promise<void>;
 }
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 /**
  * Starts the whole service: model worker, clock, encoder, frame store, HTTP, stream and
@@ -86,14 +88,18 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     const bus = edge?.busStats() ?? publisher?.stats() ?? null;
     // A generator that cannot reach Redis keeps dreaming, but its frames reach no edge.
     const busDown = bus !== null && bus.status === 'degraded' && d.status === 'ok';
+    const targetFps = 1000 / options.interval;
+    // Slower than asked for a whole measuring window: still serving, but a probe should
+    // know that the model (or the encoder) cannot keep up with --interval.
+    const behind = d.status === 'ok' && !busDown && Date.now() - startedAt > FPS_WINDOW_MS + options.interval && d.fps < 0.8 * targetFps;
     return {
-      status: busDown ? 'degraded' : d.status,
-      reason: busDown ? bus.reason : d.reason,
+      status: busDown || behind ? 'degraded' : d.status,
+      reason: busDown ? bus.reason : behind ? `making ${d.fps} fps of the ${round2(targetFps)} --interval ${options.interval} asks for: a frame takes longer than a slot (see timings)` : d.reason,
       role: options.role,
       transport: transport.name,
       slot: current?.slot ?? null,
       fps: d.fps,
-      targetFps: Math.round((1000 / options.interval) * 100) / 100,
+      targetFps: round2(targetFps),
       viewers: viewers.viewers,
       model: generator.name,
       device: generator.device,

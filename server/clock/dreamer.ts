@@ -50,7 +50,8 @@ export interface Dreamer {
   close(): Promise<void>;
 }
 
-const FPS_WINDOW_MS = 10_000;
+/** The window the published frame rate is measured over. */
+export const FPS_WINDOW_MS = 10_000;
 
 /**
  * The clock: generates the frame for an upcoming slot, holds it until the slot begins,

@@ -94,6 +94,24 @@ function sendValidated(
 }
 
 /**
+ * The path a request names, as nginx reads it (merge_slashes, dot segments resolved), so
+ * the app answers a URL with what a proxy in front caches under it: `//image.webp` is
+ * `/image.webp`, never a URL with host `image.webp`. Null when it is not an origin-form path.
+ */
+export function requestPath(url: string | undefined): string | null {
+  let raw = (url ?? '/').split(/[?#]/, 1)[0]!;
+  // Absolute-form (`GET http://host/path`), which HTTP/1.1 servers must accept.
+  const absolute = /^https?:\/\/[^/]*/i.exec(raw);
+  if (absolute) raw = raw.slice(absolute[0].length) || '/';
+  if (!raw.startsWith('/')) return null;
+  try {
+    return new URL(raw.replace(/\/{2,}/g, '/'), 'http://x').pathname;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The HTTP routes. Pointers (`/`, `/image.<ext>`) change every slot and are short-lived;
  * slot URLs (`/frames/<slot>.<ext>`) never change and are cached forever. That split is
  * what lets a CDN absorb any amount of traffic.
@@ -105,7 +123,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const ext = FORMAT_INFO[format].ext;
   const type = FORMAT_INFO[format].type;
   const imagePaths = new Set(['/image', `/image.${ext}`, ...(format === 'jpeg' ? ['/image.jpeg'] : [])]);
-  const framePattern = new RegExp(`^/frames/(\\d{1,15})\\.${ext}$`);
+  // One URL per frame: no leading zeros, so a cache never holds the same frame twice.
+  const framePattern = new RegExp(`^/frames/(0|[1-9]\\d{0,14})\\.${ext}$`);
   // Shared caches (nginx, CDNs) may keep a pointer for one interval, or the 1 s that is
   // the least HTTP can say; rounded down so they never keep it much longer than a slot.
   // Browsers always revalidate, which the ETag makes cheap.
@@ -141,12 +160,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendText(req, res, 405, 'Method not allowed', { Allow: 'GET, HEAD' });
     }
-    let path: string;
-    try {
-      path = new URL(req.url ?? '/', 'http://x').pathname;
-    } catch {
-      return sendText(req, res, 400, 'Bad request');
-    }
+    const path = requestPath(req.url);
+    if (path === null) return sendText(req, res, 400, 'Bad request');
     const current = store.current();
 
     if (path === '/') {
@@ -193,6 +208,11 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     if (path === '/healthz') {
       const report = options.health();
       return send(req, res, 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, JSON.stringify(report) + '\n');
+    }
+
+    if (path === '/stream') {
+      // A plain GET of the stream's URL: the socket lives here, but only as an upgrade.
+      return sendText(req, res, 426, 'Upgrade Required: /stream is a WebSocket', { Upgrade: 'websocket' });
     }
 
     if (path === '/embed') {

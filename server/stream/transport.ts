@@ -29,12 +29,33 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** The answer before {@link Transport.serve}: the model is still loading. */
-export const STARTING = Object.freeze({
-  status: 503,
-  headers: Object.freeze({ 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1', 'Cache-Control': 'no-store' }),
-  body: 'Starting\n',
+/** A whole answer a transport writes by itself. */
+export interface CannedResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+const STARTING_HEADERS = Object.freeze({
+  'Retry-After': '1',
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'strict-origin-when-cross-origin',
 });
+const STARTING_TEXT: CannedResponse = Object.freeze({ status: 503, headers: Object.freeze({ ...STARTING_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }), body: 'Starting\n' });
+const STARTING_HEALTH: CannedResponse = Object.freeze({
+  status: 503,
+  headers: Object.freeze({ ...STARTING_HEADERS, 'Content-Type': 'application/json' }),
+  body: JSON.stringify({ status: 'starting', reason: 'the model is loading' }) + '\n',
+});
+
+/**
+ * The answer before {@link Transport.serve}, while the model is still loading: 503, and
+ * for `/healthz` the same JSON shape as later, so a probe can read `status` from the start.
+ */
+export function startingResponse(url: string): CannedResponse {
+  return /^\/+healthz(?:[?#]|$)/.test(url) ? STARTING_HEALTH : STARTING_TEXT;
+}
 
 /** Empty stream counters, for a transport that has no stream yet. */
 export const NO_VIEWERS: StreamStats = Object.freeze({ viewers: 0, skipped: 0, refused: 0, forbidden: 0, bufferedBytes: 0 });

@@ -9,7 +9,7 @@ import { createViewerGate } from './viewer-gate.js';
 import { viewerAddress } from './viewer-address.js';
 import { MAX_INCOMING } from './ws-stream.js';
 import { MAX_HEADER_BYTES } from './ws-transport.js';
-import { STARTING, type Transport } from './transport.js';
+import { startingResponse, type Transport } from './transport.js';
 import type { UwsModule } from './uws-loader.js';
 
 /** The one pub/sub topic: every viewer gets every frame. */
@@ -69,7 +69,10 @@ export async function startUwsTransport(uws: UwsModule, options: ResolvedServeOp
       return answer(res, 404, { 'Content-Type': 'text/plain' }, 'Not Found\n', true);
     }
     const response = toUwsResponse(res, isClosing);
-    if (!handler) return response.send(STARTING.status, STARTING.headers, STARTING.body);
+    if (!handler) {
+      const starting = startingResponse(request.url);
+      return response.send(starting.status, starting.headers, starting.body);
+    }
     try {
       handler(request, response);
     } catch (err) {

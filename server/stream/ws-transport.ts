@@ -5,7 +5,7 @@ import type { ResolvedServeOptions } from '../options.js';
 import { TpdneError, ErrorCodes } from '../errors.js';
 import { fromNodeRequest, toNodeResponse, type HttpHandler } from '../http/exchange.js';
 import { createWsStream, type Stream } from './ws-stream.js';
-import { STARTING, NO_VIEWERS, type Transport } from './transport.js';
+import { startingResponse, NO_VIEWERS, type Transport } from './transport.js';
 
 /** Longest header block accepted (431 past it), the same for both transports. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -36,8 +36,9 @@ export async function startWsTransport(options: ResolvedServeOptions): Promise<T
     },
     function route(req, res) {
       if (handler) return handler(fromNodeRequest(req), toNodeResponse(res));
-      res.writeHead(STARTING.status, STARTING.headers);
-      res.end(STARTING.body);
+      const starting = startingResponse(req.url ?? '/');
+      res.writeHead(starting.status, starting.headers);
+      res.end(starting.body);
     },
   );
   server.on('clientError', function onClientError(err: NodeJS.ErrnoException, socket) {

@@ -156,7 +156,8 @@ for (const transport of TRANSPORTS) {
       ['an unknown path', 'GET /nope HTTP/1.1', 404, 'Not found\n'],
       ['a slot never made', 'GET /frames/12.webp HTTP/1.1', 404, 'Frame not kept (too old or not made yet)\n'],
       ['a slot that is a word', 'GET /frames/abc.webp HTTP/1.1', 400, 'Expected /frames/<slot>.webp\n'],
-      ['/stream without an upgrade', 'GET /stream HTTP/1.1', 404, 'Not found\n'],
+      ['/stream without an upgrade', 'GET /stream HTTP/1.1', 426, 'Upgrade Required: /stream is a WebSocket\n'],
+      ['a slot with a leading zero (one URL per frame)', 'GET /frames/012.webp HTTP/1.1', 400, 'Expected /frames/<slot>.webp\n'],
     ];
     for (const [name, line, status, body] of statuses) {
       it(`answers ${name} with ${status}`, async () => {
@@ -167,6 +168,21 @@ for (const transport of TRANSPORTS) {
         assert.match(raw, new RegExp(`\r\ncontent-length: ${body.length}\r\n`, 'i'));
         assert.ok(raw.endsWith(`\r\n\r\n${body}`), raw);
         if (status === 405) assert.match(raw, /\r\nallow: GET, HEAD\r\n/i);
+      });
+    }
+
+    // nginx merges slashes for its cache key and passes the URL on as sent: the app must
+    // read it the same way, or one request could park a page under the image's key.
+    const sameAs: [string, string, string][] = [
+      ['//image.webp', '/image.webp', 'image/webp'],
+      ['/.//image.webp?x=1', '/image.webp', 'image/webp'],
+      ['//healthz', '/healthz', 'application/json'],
+    ];
+    for (const [sent, meant, type] of sameAs) {
+      it(`reads ${sent} as ${meant}, never as a host name`, async () => {
+        const raw = await rawRequest(server.port, `GET ${sent} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+        assert.equal(statusOf(raw), 200, raw.slice(0, 200));
+        assert.match(raw, new RegExp(`\r\ncontent-type: ${type}\r\n`, 'i'));
       });
     }
 

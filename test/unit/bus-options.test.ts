@@ -27,8 +27,9 @@ describe('--role and --redis', () => {
 
   const bad: [Record<string, unknown>, string][] = [
     [{ role: 'relay' }, "Expected one of all, generator, edge for --role but received 'relay'"],
-    [{ role: 'edge' }, 'Expected a redis:// or rediss:// URL (required with --role edge) for --redis but received undefined'],
-    [{ role: 'generator' }, 'Expected a redis:// or rediss:// URL (required with --role generator) for --redis but received undefined'],
+    [{ role: 'edge' }, 'Expected a redis:// or rediss:// URL (required with --role edge) for --redis but received nothing'],
+    [{ role: 'edge', redis: 'redis://127.0.0.1', model: 'm.onnx' }, "Expected no model with --role edge (an edge serves the frames Redis carries) for --model but received 'm.onnx'"],
+    [{ role: 'generator' }, 'Expected a redis:// or rediss:// URL (required with --role generator) for --redis but received nothing'],
     [{ role: 'edge', redis: 'http://127.0.0.1:6379' }, "Expected a redis:// or rediss:// URL for --redis but received 'http://127.0.0.1:6379'"],
     [{ role: 'edge', redis: 'localhost:6379' }, "Expected a redis:// or rediss:// URL for --redis but received 'localhost:6379'"],
     [{ role: 'edge', redis: 'redis://' }, "Expected a redis:// or rediss:// URL for --redis but received 'redis://'"],
@@ -48,7 +49,7 @@ describe('--role and --redis', () => {
     let err = '';
     const code = await main(['serve', '--role', 'edge', '--port', '0'], { out: () => {}, err: (t) => (err += t) });
     assert.equal(code, 1);
-    assert.equal(err, 'tpdne: Expected a redis:// or rediss:// URL (required with --role edge) for --redis but received undefined\n');
+    assert.equal(err, 'tpdne: Expected a redis:// or rediss:// URL (required with --role edge) for --redis but received nothing\n');
   });
 
   it('--help documents the bus flags', () => {

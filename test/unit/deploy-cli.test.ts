@@ -60,14 +60,14 @@ describe('tpdne nginx|pm2|systemd', () => {
 
   mkdirSync(join(dir, 'folder.service'), { recursive: true });
   const bad: [string[], string][] = [
-    [['nginx'], 'Expected a domain name like tpdne.example.com for --domain but received undefined'],
+    [['nginx'], 'Expected a domain name like tpdne.example.com for --domain but received nothing'],
     [['nginx', '--domain', 'a b'], "Expected a domain name like tpdne.example.com for --domain but received 'a b'"],
     [['nginx', '--domain'], 'Option --domain needs a value'],
     [['nginx', '--domain', 'a.example', '--gzip', 'on'], 'Unknown option --gzip (see tpdne nginx --help)'],
     [['nginx', '--domain', 'a.example', '--tls', 'off', 'extra'], "Unexpected argument 'extra' (see tpdne nginx --help)"],
     [['nginx', '--domain', 'a.example', '--tls', 'c.pem', 'k.pem', 'more.pem'], "Unexpected argument 'more.pem' (see tpdne nginx --help)"],
     [['nginx', '--domain', 'a.example', '--tls', 'c.pem', 'k.pem', '--tls-key', 'k2.pem'], "Unexpected argument 'k.pem' (see tpdne nginx --help)"],
-    [['nginx', '--domain', 'a.example', '--tls', 'c.pem'], `Expected the key of certificate ${process.cwd()}/c.pem for --tls-key but received undefined`],
+    [['nginx', '--domain', 'a.example', '--tls', 'c.pem'], `Expected the key of certificate ${process.cwd()}/c.pem for --tls-key but received nothing`],
     [['nginx', '--domain', 'a.example', '--out', join(dir, 'missing', 'x.conf')], `Expected a file in an existing folder for --out but received '${join(dir, 'missing', 'x.conf')}'`],
     [['nginx', '--domain', 'a.example', '--out', dir], `Expected a file, not a folder for --out but received '${dir}'`],
     [['pm2', '--port', '8080'], 'Option --port belongs to serve: put serve options after --, e.g. tpdne pm2 -- --port …'],
@@ -78,7 +78,7 @@ describe('tpdne nginx|pm2|systemd', () => {
     [['systemd', '--out', join(dir, 'tpdne.unit')], `Expected a file name ending in .service for --out but received '${join(dir, 'tpdne.unit')}'`],
     [['systemd', '--out', join(dir, 'folder.service')], `Expected a file, not a folder for --out but received '${join(dir, 'folder.service')}'`],
     [['systemd', '--user', 'x y'], "Expected a name of letters, digits, ., _ or - (at most 32, starting with a letter or _) for --user but received 'x y'"],
-    [['systemd', '--', '--out', 'out/sampled'], `Expected an existing user that can write ${process.cwd()}/out (a dynamic user owns no folder; serve --out needs one) for --user but received undefined`],
+    [['systemd', '--', '--out', 'out/sampled'], `Expected an existing user that can write ${process.cwd()}/out (a dynamic user owns no folder; serve --out needs one) for --user but received nothing`],
   ];
   for (const [args, message] of bad) {
     it(`refuses ${args.join(' ')} with one line and exit code 1`, async () => {

@@ -143,7 +143,7 @@ describe('renderNginxConfig', () => {
 
 describe('resolveNginxOptions rejects bad input in one line', () => {
   const bad: [NginxOptions, string][] = [
-    [{}, 'Expected a domain name like tpdne.example.com for --domain but received undefined'],
+    [{}, 'Expected a domain name like tpdne.example.com for --domain but received nothing'],
     [{ domain: '' }, "Expected a domain name like tpdne.example.com for --domain but received ''"],
     [{ domain: 'exa mple.com' }, "Expected a domain name like tpdne.example.com for --domain but received 'exa mple.com'"],
     [{ domain: 'a.com;' }, "Expected a domain name like tpdne.example.com for --domain but received 'a.com;'"],
@@ -163,7 +163,7 @@ describe('resolveNginxOptions rejects bad input in one line', () => {
     [{ domain: 'a.com', tls: 'my cert.pem', tlsKey: 'k.pem' }, "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --tls but received 'my cert.pem'"],
     [{ domain: 'a.com', tls: 'c.pem', tlsKey: 'k;.pem' }, "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --tls-key but received 'k;.pem'"],
     [{ domain: 'a.com', tlsCert: '$x.pem', tlsKey: 'k.pem' }, "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --tls-cert but received '$x.pem'"],
-    [{ domain: 'a.com', tls: 'c.pem' }, 'Expected the key of certificate /srv/c.pem for --tls-key but received undefined'],
+    [{ domain: 'a.com', tls: 'c.pem' }, 'Expected the key of certificate /srv/c.pem for --tls-key but received nothing'],
     [{ domain: 'a.com', tls: 'c.pem', tlsCert: 'd.pem', tlsKey: 'k.pem' }, "Expected one certificate (--tls <cert> <key> or --tls-cert) for --tls-cert but received 'd.pem'"],
     [{ domain: 'a.com', tls: 'off', tlsKey: 'k.pem' }, "Expected no key with --tls off for --tls-key but received 'k.pem'"],
     [{ domain: 'a.com', tlsKey: 'k.pem' }, "Expected no key with --tls letsencrypt for --tls-key but received 'k.pem'"],

@@ -106,7 +106,7 @@ describe('resolveSystemdOptions rejects bad input in one line', () => {
     [{ cwd: '/srv/my app' }, 'ERR_INVALID_OPTION', "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --cwd but received '/srv/my app'"],
     [{ node: '/opt/node%i' }, 'ERR_INVALID_OPTION', "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --node but received '/opt/node%i'"],
     [{ serve: { port: 'abc' } }, 'ERR_INVALID_OPTION', "Expected integer between 0 and 65535 for --port but received 'abc'"],
-    [{ serve: { out: 'out/sampled' } }, 'ERR_INVALID_OPTION', 'Expected an existing user that can write /srv/tpdne/out (a dynamic user owns no folder; serve --out needs one) for --user but received undefined'],
+    [{ serve: { out: 'out/sampled' } }, 'ERR_INVALID_OPTION', 'Expected an existing user that can write /srv/tpdne/out (a dynamic user owns no folder; serve --out needs one) for --user but received nothing'],
     [{ user: 'www', serve: { out: 'my out/sampled' } }, 'ERR_INVALID_OPTION', "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --out but received '/srv/tpdne/my out/sampled'"],
     [{ group: 'x' } as SystemdOptions, 'ERR_INVALID_OPTION', "Expected a known option for --group but received 'x'"],
   ];
