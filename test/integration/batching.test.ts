@@ -85,6 +85,21 @@ describe('batching: several upcoming slots per model run', () => {
     }
   });
 
+  it('a model that declares a dynamic batch but cannot run one falls back to one slot per run, with one line', async () => {
+    // Its input says [batch, 8], but a Reshape inside fixes the batch at 1.
+    const model = writeLinearModel(tempDir(), 'pretends', { inputDims: ['batch', 8], outputDims: [1, 3, 16, 16] });
+    const server = await startTestServer({ model, size: 32, interval: INTERVAL, batch: 4 });
+    try {
+      const lines = server.logs.filter((l) => /per model run/.test(l));
+      assert.equal(lines.length, 1, server.logs.join('\n'));
+      assert.match(lines[0]!, /^tpdne: 1 slot per model run \(--batch 4, but a batch of 4 does not run: .*Reshape.*\)$/);
+      const first = await waitForFrame(server);
+      await waitForFrame(server, first.slot + 2);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('--batch auto keeps one slot per run for a model far inside the interval', async () => {
     const dir = tempDir();
     writeTwoGraphManifest(dir);
