@@ -36,6 +36,8 @@ export const ErrorCodes = {
   CLOSED: 'ERR_CLOSED',
   /** A stream message header could not be decoded. */
   PROTOCOL: 'ERR_PROTOCOL',
+  /** The requested transport (--transport uws) could not load. */
+  TRANSPORT_UNAVAILABLE: 'ERR_TRANSPORT_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

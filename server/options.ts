@@ -10,6 +10,8 @@ export type ResizeKernel = 'auto' | 'nearest' | 'lanczos3';
 export type Role = 'all' | 'generator' | 'edge';
 /** How slot latents follow each other: `jump` draws each afresh; `slerp` glides between keyframes. */
 export type Walk = 'jump' | 'slerp';
+/** What serves HTTP and the stream: `ws` (Node), `uws` (uWebSockets.js), `auto` (uws when it loads). */
+export type Transport = 'ws' | 'uws' | 'auto';
 
 /** Everything `tpdne serve` (and {@link startTpdne}) accepts. All optional. */
 export interface ServeOptions {
@@ -86,6 +88,8 @@ export interface ServeOptions {
    * (`*`, `'self'`, `'none'`, `https://a.example`, `https://*.a.example`). Default `*`.
    */
   frameAncestors?: string | readonly string[];
+  /** HTTP and stream transport: `ws`, `uws` (uWebSockets.js; fails at start if it cannot load) or `auto` (uws when it loads, else ws with one log line). Default `ws`. */
+  transport?: Transport | string;
   /** Where log lines go. Default: stderr. Pass `() => {}` to silence. */
   log?: (line: string) => void;
   /**
@@ -128,6 +132,7 @@ export interface ResolvedServeOptions {
   readonly allowOrigin: readonly string[];
   /** CSP frame-ancestors sources for `/embed`. */
   readonly frameAncestors: readonly string[];
+  readonly transport: Transport;
   readonly log: (line: string) => void;
   readonly generate: ((slot: number) => TensorLike | Promise<TensorLike>) | null;
 }
@@ -164,6 +169,7 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   redisPrefix: 'tpdne',
   allowOrigin: Object.freeze(['*']),
   frameAncestors: Object.freeze(['*']),
+  transport: 'ws',
 } as const);
 
 const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -357,6 +363,7 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     redisPrefix,
     allowOrigin: originListOption('allowOrigin', options.allowOrigin, d.allowOrigin),
     frameAncestors: frameAncestorsOption('frameAncestors', options.frameAncestors, d.frameAncestors),
+    transport: choiceOption<Transport>('transport', options.transport, d.transport, ['ws', 'uws', 'auto']),
     log,
     generate,
   });

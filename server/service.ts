@@ -1,9 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
-import { TpdneError, ErrorCodes } from './errors.js';
 import type { Generator } from './model/generator.js';
 import { createFunctionGenerator } from './model/function-generator.js';
 import { createEncoder, chooseKernel } from './encode/encoder.js';
@@ -11,7 +8,7 @@ import { createFrameStore, type FrameStore } from './frames/store.js';
 import { createDreamer, type Dreamer } from './clock/dreamer.js';
 import { createHttpHandler, type HealthReport } from './http/handler.js';
 import { loadStaticFiles } from './http/static.js';
-import { createWsStream, type Stream } from './stream/ws-stream.js';
+import { startTransport, type Transport, type TransportName } from './stream/transport.js';
 import { createFileSink, type FileSink } from './sinks/file-sink.js';
 import { startBusEdge, type BusEdge } from './bus/edge.js';
 import { createBusPublisher, type BusPublisher } from './bus/publisher.js';
@@ -28,22 +25,13 @@ export interface Tpdne {
   readonly options: ResolvedServeOptions;
   readonly store: FrameStore;
   readonly generator: Generator;
-  readonly server: Server;
+  /** What serves HTTP and the stream (`--transport auto` resolved). */
+  readonly transport: TransportName;
+  /** Node's HTTP server; null on the uws transport. */
+  readonly server: Server | null;
   health(): HealthReport;
   /** Stops accepting, closes viewers with 1001, finishes the frame in flight, releases the model. Idempotent. */
   close(): Promise<void>;
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise(function bind(resolve, reject) {
-    server.once('error', function onListenError(err: NodeJS.ErrnoException) {
-      if (err.code === 'EADDRINUSE') reject(new TpdneError(ErrorCodes.PORT_IN_USE, `Port ${port} on ${host} is already in use (try --port)`));
-      else if (err.code === 'EACCES') reject(new TpdneError(ErrorCodes.PORT_IN_USE, `No permission to listen on ${host}:${port}`));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new TpdneError(ErrorCodes.INVALID_OPTION, `Expected a local address for --host but received '${host}'`));
-      else reject(err);
-    });
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
 }
 
 /**
@@ -53,39 +41,10 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  */
 export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
   const options = resolveServeOptions(input);
-  // Bind first: a port in use is the cheapest failure to find, before any model loads.
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
-  const server = createServer(
-    {
-      headersTimeout: options.headersTimeout,
-      requestTimeout: options.headersTimeout + 5_000,
-      // How often the timeouts above are checked (Node's default is every 30 s).
-      connectionsCheckingInterval: Math.min(1_000, options.headersTimeout),
-      maxHeaderSize: 16 * 1024,
-      keepAliveTimeout: 5_000,
-    },
-    function route(req, res) {
-      if (handler) return handler(req, res);
-      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1', 'Cache-Control': 'no-store' });
-      res.end('Starting\n');
-    },
-  );
-  server.on('clientError', function onClientError(err: NodeJS.ErrnoException, socket) {
-    // Malformed, oversized or too-slow requests: a short answer, never a stack trace.
-    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 0\r\n\r\n`);
-  });
-  server.on('connect', function onConnectMethod(_req: IncomingMessage, socket: Duplex) {
-    // CONNECT would otherwise be dropped without an answer; we are not a proxy.
-    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 0\r\n\r\n');
-  });
-  const port = await listen(server, options.port, options.host);
+  // Bind first: a port in use (or a transport that cannot load) is the cheapest failure
+  // to find, before any model loads.
+  const transport: Transport = await startTransport(options);
+  const port = transport.port;
 
   const store = createFrameStore(options.framesKept);
   let edge: BusEdge | null = null;
@@ -104,7 +63,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
         : await (await import('./model/onnx-generator.js')).createOnnxGenerator(options);
   } catch (err) {
     await edge?.close();
-    await new Promise((resolve) => server.close(resolve));
+    await transport.close();
     throw err;
   }
   const encoder = createEncoder(options);
@@ -118,13 +77,12 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
 
   // Made lazily, once per frame, and shared by /favicon.png and the --out sink.
   const favicons = createFavicons({ pixelated });
-  let stream: Stream | null = null;
   let sink: FileSink | null = null;
   let publisher: BusPublisher | null = null;
   function health(): HealthReport {
     const d = dreamer.stats();
     const current = store.current();
-    const viewers = stream?.stats();
+    const viewers = transport.stats();
     const bus = edge?.busStats() ?? publisher?.stats() ?? null;
     // A generator that cannot reach Redis keeps dreaming, but its frames reach no edge.
     const busDown = bus !== null && bus.status === 'degraded' && d.status === 'ok';
@@ -132,10 +90,11 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       status: busDown ? 'degraded' : d.status,
       reason: busDown ? bus.reason : d.reason,
       role: options.role,
+      transport: transport.name,
       slot: current?.slot ?? null,
       fps: d.fps,
       targetFps: Math.round((1000 / options.interval) * 100) / 100,
-      viewers: viewers?.viewers ?? 0,
+      viewers: viewers.viewers,
       model: generator.name,
       device: generator.device,
       interval: options.interval,
@@ -143,10 +102,10 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       format: options.format,
       frames: { published: d.published, late: d.late, missed: d.missed, dropped: d.dropped, nonFinite: d.nonFinite, encodeErrors: d.encodeErrors },
       stream: {
-        skipped: viewers?.skipped ?? 0,
-        refused: viewers?.refused ?? 0,
-        forbidden: viewers?.forbidden ?? 0,
-        bufferedBytes: viewers?.bufferedBytes ?? 0,
+        skipped: viewers.skipped,
+        refused: viewers.refused,
+        forbidden: viewers.forbidden,
+        bufferedBytes: viewers.bufferedBytes,
       },
       out: sink ? sink.stats() : null,
       timings: d.timings,
@@ -155,7 +114,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     };
   }
 
-  handler = createHttpHandler({
+  const handler = createHttpHandler({
     store,
     interval: options.interval,
     format: options.format,
@@ -171,16 +130,7 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     frameAncestors: options.frameAncestors,
     favicon: favicons,
   });
-  stream = createWsStream({
-    server,
-    store,
-    interval: options.interval,
-    maxViewers: options.maxViewers,
-    maxViewersPerIp: options.maxViewersPerIp,
-    maxBufferedBytes: options.maxBufferedBytes,
-    heartbeat: options.heartbeat,
-    allowOrigin: options.allowOrigin,
-  });
+  transport.serve(handler, store);
   sink = options.out ? createFileSink({ path: options.out, store, log: options.log, favicon: favicons.png }) : null;
   if (options.role === 'generator') {
     publisher = createBusPublisher({
@@ -203,26 +153,23 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
     options,
     store,
     generator,
-    server,
+    transport: transport.name,
+    server: transport.server,
     health,
     close() {
       closing ??= (async function shutDown() {
-        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
         // The frame in flight gets up to a second to finish; then the model is released,
         // which ends a run that is stuck.
         const dreamerDone = dreamer.close();
         let grace: NodeJS.Timeout | undefined;
         await Promise.allSettled([
-          stream!.close(),
+          transport.close(),
           publisher?.close(),
           Promise.race([dreamerDone, new Promise((r) => (grace = setTimeout(r, 1000)))]),
         ]);
         clearTimeout(grace);
         await Promise.allSettled([generator.close(), dreamerDone]);
         await sink?.close();
-        server.closeAllConnections();
-        await httpClosed;
       })();
       return closing;
     },

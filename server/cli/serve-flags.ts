@@ -40,6 +40,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'redisPrefix', value: '<name>', help: 'prefix of the Redis keys and channel (one per site sharing a Redis)' },
   { key: 'allowOrigin', value: '<origins>', help: "'*' or a comma list of origins whose pages may use the stream (others get 403) and images (CORS)" },
   { key: 'frameAncestors', value: '<sources>', help: "who may frame /embed: CSP frame-ancestors sources, e.g. 'self' or https://a.example" },
+  { key: 'transport', value: 'ws|uws|auto', help: 'HTTP and stream server: ws (Node), uws (uWebSockets.js, must load), auto (uws if it loads, else ws)' },
 ];
 
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());

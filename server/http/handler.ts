@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpHandler, HttpHeaders, HttpRequest, HttpResponse } from './exchange.js';
 import type { Frame } from '../frames/frame.js';
 import type { FrameStore } from '../frames/store.js';
 import { FORMAT_INFO } from '../encode/encoder.js';
@@ -43,23 +43,19 @@ const PAGE_CSP =
 const CLASSIC_CSP = PAGE_CSP.replace("script-src 'self'", "script-src 'none'");
 
 /** Headers every response carries. */
-function baseHeaders(res: ServerResponse): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'strict-origin-when-cross-origin');
-}
+const BASE_HEADERS = Object.freeze({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'strict-origin-when-cross-origin' });
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | number>, body: Buffer | string): void {
+function send(req: HttpRequest, res: HttpResponse, status: number, headers: HttpHeaders, body: Buffer | string): void {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { ...headers, 'Content-Length': bytes.length });
-  res.end(req.method === 'HEAD' ? undefined : bytes);
+  res.send(status, { ...BASE_HEADERS, ...headers, 'Content-Length': bytes.length }, req.method === 'HEAD' ? undefined : bytes);
 }
 
-function sendText(req: IncomingMessage, res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+function sendText(req: HttpRequest, res: HttpResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   send(req, res, status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...extra }, text + '\n');
 }
 
 /** True when the request's validators say the client already has `etag`. */
-function notModified(req: IncomingMessage, etag: string): boolean {
+function notModified(req: HttpRequest, etag: string): boolean {
   const header = req.headers['if-none-match'];
   if (!header) return false;
   return header === '*' || header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
@@ -71,7 +67,7 @@ function notModified(req: IncomingMessage, etag: string): boolean {
  * a pointer is "not modified" only if it changed before the given second began. A slot
  * URL never changes: any date from its Last-Modified on matches.
  */
-function conditionMet(req: IncomingMessage, etag: string, modifiedAt: number, immutable: boolean): boolean {
+function conditionMet(req: HttpRequest, etag: string, modifiedAt: number, immutable: boolean): boolean {
   if (req.headers['if-none-match'] !== undefined) return notModified(req, etag);
   const since = req.headers['if-modified-since'];
   const date = since === undefined ? NaN : Date.parse(since);
@@ -82,8 +78,8 @@ function conditionMet(req: IncomingMessage, etag: string, modifiedAt: number, im
 
 /** 304 with the validators and caching headers, else 200 with the body (made only then) and its type. */
 function sendValidated(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HttpRequest,
+  res: HttpResponse,
   validated: { etag: string; modifiedAt: number; immutable: boolean },
   headers: Record<string, string>,
   type: string,
@@ -91,8 +87,7 @@ function sendValidated(
 ): void {
   const all = { ...headers, ETag: validated.etag, 'Last-Modified': new Date(validated.modifiedAt).toUTCString() };
   if (conditionMet(req, validated.etag, validated.modifiedAt, validated.immutable)) {
-    res.writeHead(304, all);
-    res.end();
+    res.send(304, { ...BASE_HEADERS, ...all });
     return;
   }
   send(req, res, 200, { 'Content-Type': type, ...all }, body());
@@ -103,7 +98,7 @@ function sendValidated(
  * slot URLs (`/frames/<slot>.<ext>`) never change and are cached forever. That split is
  * what lets a CDN absorb any amount of traffic.
  */
-export function createHttpHandler(options: HttpHandlerOptions) {
+export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const { store, interval, format, files } = options;
   const origins = createOriginPolicy(options.allowOrigin);
   const embedPolicy = embedCsp(options.frameAncestors ?? ['*']);
@@ -121,7 +116,7 @@ export function createHttpHandler(options: HttpHandlerOptions) {
     'CDN-Cache-Control': `public, max-age=${sharedSeconds}`,
   };
 
-  function sendFrame(req: IncomingMessage, res: ServerResponse, frame: Frame, immutable: boolean): void {
+  function sendFrame(req: HttpRequest, res: HttpResponse, frame: Frame, immutable: boolean): void {
     const headers = {
       ...(immutable ? { 'Cache-Control': IMMUTABLE } : pointerHeaders),
       'X-Tpdne-Slot': String(frame.slot),
@@ -131,19 +126,18 @@ export function createHttpHandler(options: HttpHandlerOptions) {
     sendValidated(req, res, { etag: frame.etag, modifiedAt: frame.createdAt, immutable }, headers, type, () => frame.bytes);
   }
 
-  return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+  return function handleRequest(req: HttpRequest, res: HttpResponse): void {
     try {
       route(req, res);
     } catch (err) {
       // Never a stack trace in a response; the log gets the detail.
       options.log(`tpdne: ${req.method} ${req.url}: ${describeError(err)}`);
-      if (!res.headersSent) sendText(req, res, 500, 'Internal error');
-      else res.destroy();
+      // Responses go out whole, so a route that threw has sent nothing.
+      if (!res.done) sendText(req, res, 500, 'Internal error');
     }
   };
 
-  function route(req: IncomingMessage, res: ServerResponse): void {
-    baseHeaders(res);
+  function route(req: HttpRequest, res: HttpResponse): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendText(req, res, 405, 'Method not allowed', { Allow: 'GET, HEAD' });
     }
@@ -224,8 +218,7 @@ export function createHttpHandler(options: HttpHandlerOptions) {
         Object.assign(headers, { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' });
       }
       if (notModified(req, file.etag)) {
-        res.writeHead(304, headers);
-        return void res.end();
+        return res.send(304, { ...BASE_HEADERS, ...headers });
       }
       return send(req, res, 200, headers, file.bytes);
     }

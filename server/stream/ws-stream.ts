@@ -4,7 +4,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { FrameStore } from '../frames/store.js';
 import type { Frame } from '../frames/frame.js';
 import { frameMessage } from './message.js';
-import { createOriginPolicy } from '../http/origin-policy.js';
+import { createViewerGate } from './viewer-gate.js';
+import { viewerAddress } from './viewer-address.js';
 
 export interface StreamOptions {
   server: HttpServer;
@@ -39,24 +40,16 @@ export interface Stream {
 }
 
 /** Viewers never send anything; a byte or so of slack for clients that do by mistake. */
-const MAX_INCOMING = 128;
+export const MAX_INCOMING = 128;
 
 function reject(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\n\r\n${reason}\n`);
 }
 
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
-
-/**
- * The viewer's address for the per-address cap. Behind a local reverse proxy (nginx on
- * the same box) every socket comes from loopback, so there, and only there, the last
- * X-Forwarded-For entry (the one the proxy appended) names the viewer.
- */
+/** The viewer's address for the per-address cap (see viewerAddress). */
 export function clientAddress(req: IncomingMessage): string {
-  const remote = req.socket.remoteAddress ?? '';
   const forwarded = req.headers['x-forwarded-for'];
-  if (!LOOPBACK.test(remote) || typeof forwarded !== 'string') return remote;
-  return forwarded.split(',').at(-1)!.trim() || remote;
+  return viewerAddress(req.socket.remoteAddress ?? '', typeof forwarded === 'string' ? forwarded : undefined);
 }
 
 /**
@@ -70,10 +63,7 @@ export function createWsStream(options: StreamOptions): Stream {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_INCOMING, clientTracking: true });
   const alive = new WeakSet<WebSocket>();
   let skipped = 0;
-  let refused = 0;
-  const perAddress = new Map<string, number>();
-  let forbidden = 0;
-  const origins = createOriginPolicy(options.allowOrigin);
+  const gate = createViewerGate({ path, maxViewers, maxViewersPerIp: options.maxViewersPerIp, allowOrigin: options.allowOrigin ?? ['*'] });
   let closing: Promise<void> | null = null;
 
   function sendFrame(ws: WebSocket, frame: Frame): void {
@@ -86,30 +76,10 @@ export function createWsStream(options: StreamOptions): Stream {
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = req.url ?? '';
-    if (url !== path && !url.startsWith(path + '?')) return reject(socket, 404, 'Not Found');
-    if (closing) return reject(socket, 503, 'Service Unavailable');
     // Before the upgrade, so a refused page never becomes a viewer.
-    if (!origins.allows(req.headers.origin, req.headers.host)) {
-      forbidden++;
-      return reject(socket, 403, 'Forbidden');
-    }
-    const address = clientAddress(req);
-    const fromAddress = perAddress.get(address) ?? 0;
-    if (wss.clients.size >= maxViewers || fromAddress >= options.maxViewersPerIp) {
-      refused++;
-      return reject(socket, 503, 'Service Unavailable');
-    }
-    // Counted from the upgrade on, so a burst of handshakes cannot overshoot the cap.
-    perAddress.set(address, fromAddress + 1);
-    let counted = true;
-    const release = () => {
-      if (!counted) return;
-      counted = false;
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
-    };
+    const admission = gate.admit({ url: req.url ?? '', origin: req.headers.origin, host: req.headers.host, address: clientAddress(req) });
+    if (admission.status !== 101) return reject(socket, admission.status, admission.reason);
+    const release = admission.release;
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, function onViewer(ws) {
       ws.once('close', release);
@@ -154,11 +124,12 @@ export function createWsStream(options: StreamOptions): Stream {
     stats() {
       let bufferedBytes = 0;
       for (const ws of wss.clients) bufferedBytes += ws.bufferedAmount;
-      return { viewers: wss.clients.size, skipped, refused, forbidden, bufferedBytes };
+      return { viewers: wss.clients.size, skipped, ...gate.stats(), bufferedBytes };
     },
     close() {
       closing ??= new Promise<void>(function shutDown(resolve) {
         server.off('upgrade', onUpgrade);
+        gate.close();
         unsubscribe();
         clearInterval(heartbeat);
         for (const ws of wss.clients) ws.close(1001, 'server shutting down');

@@ -11,9 +11,9 @@ export interface CliResult {
 
 const BIN = join(ROOT, 'bin', 'tpdne.js');
 
-/** Runs `tpdne <args>` to completion (killed after `timeoutMs`, which fails the caller's checks). */
-export function runCli(args: string[], timeoutMs = 20_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `tpdne <args>` to completion (killed after `timeoutMs`, which fails the caller's checks), with `env` added to this process's. */
+export function runCli(args: string[], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -159,10 +159,15 @@ describe('cache headers on the app alone: status and every header, per request',
   }
 
   it('serves a favicon of the current frame, 32x32 PNG, made once per frame however many ask', async () => {
-    const before = server.store.current()!;
-    const responses = await Promise.all(Array.from({ length: 20 }, () => rawRequest(url('/favicon.png'))));
-    const sameFrame = responses.filter((r) => r.headers.etag === `"${before.etag.slice(1, -1)}-32.png"`);
-    assert.ok(sameFrame.length > 0);
+    // The frame can move on while the 20 requests are answered (a loaded box): then the
+    // favicons answered for `before` are fewer, so ask again until some are.
+    let sameFrame: Awaited<ReturnType<typeof rawRequest>>[] = [];
+    for (let attempt = 1; attempt <= 5 && sameFrame.length === 0; attempt++) {
+      const before = server.store.current()!;
+      const responses = await Promise.all(Array.from({ length: 20 }, () => rawRequest(url('/favicon.png'))));
+      sameFrame = responses.filter((r) => r.headers.etag === `"${before.etag.slice(1, -1)}-32.png"`);
+    }
+    assert.ok(sameFrame.length > 0, 'some favicons answered for the frame current when asked');
     for (const r of sameFrame) assert.ok(r.body.equals(sameFrame[0]!.body), 'one PNG per frame, the same bytes for everyone');
     const meta = await sharp(sameFrame[0]!.body).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 32, 32]);

@@ -45,7 +45,7 @@ describe('nginx in front of tpdne (TLS, real nginx, real server)', { skip }, () 
   before(async () => {
     dir = tempDir('tpdne-nginx-');
     server = await startTestServer({ interval: INTERVAL, size: SIZE });
-    server.server.on('request', function countOriginHit(req) {
+    server.server!.on('request', function countOriginHit(req) {
       originHits.push({ path: new URL(req.url ?? '/', 'http://x').pathname, at: Date.now() });
     });
     const { cert, key } = await selfSignedCert(dir, DOMAIN);

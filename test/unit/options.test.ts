@@ -60,6 +60,8 @@ describe('resolveServeOptions', () => {
     [{ batch: '0' }, "Expected 'auto' or an integer between 1 and 64 for --batch but received '0'"],
     [{ batch: 'max' }, "Expected 'auto' or an integer between 1 and 64 for --batch but received 'max'"],
     [{ batch: 2.5 }, "Expected 'auto' or an integer between 1 and 64 for --batch but received 2.5"],
+    [{ transport: 'uwebsockets' }, "Expected one of ws, uws, auto for --transport but received 'uwebsockets'"],
+    [{ transport: 1 }, 'Expected one of ws, uws, auto for --transport but received 1'],
     [{ turbo: true }, 'Expected a known option for --turbo but received true'],
   ];
   for (const [input, message] of bad) {
