@@ -45,6 +45,11 @@ export interface ServeOptions extends DiffusionOptions {
   walk?: Walk | string;
   /** With `--walk slerp`, slots from one keyframe to the next. Default `16`. */
   keyframes?: number | string;
+  /**
+   * Upcoming slots made in one model run, for models with a dynamic batch dimension:
+   * 1 to 64, or `auto` (measured at start: see server/model/batch-size.ts). Default `auto`.
+   */
+  batch?: number | 'auto' | string;
   /** Image format sent to viewers. Default `webp`. */
   format?: ImageFormat | string;
   /** Encoder quality, 1-100. Default `80`. */
@@ -116,6 +121,7 @@ export interface ResolvedServeOptions {
   readonly truncation: number;
   readonly walk: Walk;
   readonly keyframes: number;
+  readonly batch: number | 'auto';
   readonly format: ImageFormat;
   readonly quality: number;
   readonly effort: number;
@@ -156,6 +162,7 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   truncation: 0.7,
   walk: 'jump',
   keyframes: 16,
+  batch: 'auto',
   format: 'webp',
   quality: 80,
   effort: 2,
@@ -213,6 +220,14 @@ export function numberOption(key: string, value: unknown, fallback: number, min:
   if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
     invalidOption(key, `number between ${min} and ${max}`, value);
   }
+  return n;
+}
+
+/** `auto`, or an integer from 1 to 64. */
+function batchOption(key: string, value: unknown): number | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64) invalidOption(key, "'auto' or an integer between 1 and 64", value);
   return n;
 }
 
@@ -370,6 +385,7 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     truncation: numberOption('truncation', options.truncation, d.truncation, 0, 1.5),
     walk: choiceOption<Walk>('walk', options.walk, d.walk, ['jump', 'slerp']),
     keyframes: integerOption('keyframes', options.keyframes, d.keyframes, 2, 1_000_000),
+    batch: batchOption('batch', options.batch),
     format: choiceOption('format', options.format, d.format, ['webp', 'jpeg']),
     quality: integerOption('quality', options.quality, d.quality, 1, 100),
     effort: integerOption('effort', options.effort, d.effort, 0, 6),

@@ -25,6 +25,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { key: 'truncation', value: '<psi>', help: 'StyleGAN truncation: w = w_avg + psi (w - w_avg), 0 (the average face) to 1.5; for manifests with a truncation' },
   { key: 'walk', value: 'jump|slerp', help: 'jump: a fresh latent every slot; slerp: glide along great circles between keyframe latents' },
   { key: 'keyframes', value: '<n>', help: 'with --walk slerp: slots from one keyframe to the next' },
+  { key: 'batch', value: 'auto|<n>', help: 'upcoming slots made per model run (models with a dynamic batch); auto measures whether batching raises throughput' },
   { key: 'format', value: 'webp|jpeg', help: 'image format for pages, files and the stream' },
   { key: 'quality', value: '<1-100>', help: 'encoder quality' },
   { key: 'effort', value: '<0-6>', help: 'WebP encoder effort (higher = smaller files, slower)' },

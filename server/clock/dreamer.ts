@@ -57,6 +57,10 @@ export const FPS_WINDOW_MS = 10_000;
  * The clock: generates the frame for an upcoming slot, holds it until the slot begins,
  * then publishes it. Generations never overlap. When the model is slower than the
  * interval, it aims at the first slot it can still make and counts the ones it skips.
+ *
+ * With a batching generator (`generator.batch` > 1) one run makes several consecutive
+ * slots; each frame is still published exactly when its own slot begins, never early,
+ * and the next run starts once the batch's first frame is out.
  */
 export function createDreamer(options: DreamerOptions): Dreamer {
   const { generator, encoder, store, interval, log } = options;
@@ -105,18 +109,31 @@ export function createDreamer(options: DreamerOptions): Dreamer {
     lastFailure = kind;
   }
 
-  async function makeFrame(target: number): Promise<{ frame: Omit<Frame, 'etag' | 'createdAt'>; timings: DreamerTimings }> {
-    const generated = await generator.generate(target);
-    const t0 = performance.now();
-    const encoded = await encoder.encode(generated.rgb);
-    const encode = performance.now() - t0;
-    return {
-      frame: { slot: target, width: encoded.width, height: encoded.height, format: encoded.format, bytes: encoded.bytes },
-      timings: { ...generated.timings, encode, publish: 0 },
-    };
+  type Made = { frame: Omit<Frame, 'etag' | 'createdAt'>; timings: DreamerTimings };
+
+  /** Generates the targets (one model run when batched), then encodes each: a frame, or why not. */
+  async function makeFrames(targets: readonly number[]): Promise<(Made | Error)[]> {
+    const generated =
+      targets.length === 1 || !generator.generateBatch ? [await generator.generate(targets[0]!)] : await generator.generateBatch(targets);
+    const made: (Made | Error)[] = [];
+    for (const [i, image] of generated.entries()) {
+      if (image instanceof Error) {
+        made.push(image);
+        continue;
+      }
+      const t0 = performance.now();
+      try {
+        const encoded = await encoder.encode(image.rgb);
+        const frame = { slot: targets[i]!, width: encoded.width, height: encoded.height, format: encoded.format, bytes: encoded.bytes };
+        made.push({ frame, timings: { ...image.timings, encode: performance.now() - t0, publish: 0 } });
+      } catch (err) {
+        made.push(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    return made;
   }
 
-  function publish(made: Awaited<ReturnType<typeof makeFrame>>, readyAt: number): void {
+  function publish(made: Made, readyAt: number): void {
     const { slot } = made.frame;
     const at = now();
     // Late means the frame was not ready when its slot began (timer jitter is not lateness).
@@ -139,28 +156,69 @@ export function createDreamer(options: DreamerOptions): Dreamer {
     }
   }
 
+  /** Frames made and waiting for their slot, in slot order (at most one batch). */
+  const queue: { made: Made; readyAt: number }[] = [];
+  let publishTimer: NodeJS.Timeout | null = null;
+  /** Resolves the loop's wait for the first frame of the batch it just made. */
+  let firstOut: { slot: number; resolve: () => void } | null = null;
+
+  /** Publishes every queued frame whose slot has begun, and sets a timer for the next. */
+  function pump(): void {
+    if (publishTimer) clearTimeout(publishTimer);
+    publishTimer = null;
+    while (queue.length > 0 && !closed) {
+      const due = slotStart(queue[0]!.made.frame.slot, interval);
+      // Timers may fire a millisecond early: never publish before the slot has begun.
+      if (now() < due) {
+        publishTimer = setTimeout(pump, due - now());
+        return;
+      }
+      const next = queue.shift()!;
+      publish(next.made, next.readyAt);
+      if (firstOut && next.made.frame.slot >= firstOut.slot) {
+        firstOut.resolve();
+        firstOut = null;
+      }
+    }
+  }
+
   async function run(): Promise<void> {
     while (!closed) {
+      const batch = Math.max(1, generator.generateBatch ? (generator.batch ?? 1) : 1);
       const startedAt = now();
       // Aim at the first slot whose start we can still beat, given how long frames take.
-      const target = Math.max(lastTarget + 1, slotAt(startedAt + estimate, interval) + 1);
-      lastTarget = target;
-      let made;
+      const first = Math.max(lastTarget + 1, slotAt(startedAt + estimate, interval) + 1);
+      const targets = Array.from({ length: batch }, (_, i) => first + i);
+      lastTarget = targets.at(-1)!;
+      let results;
       try {
-        made = await makeFrame(target);
+        results = await makeFrames(targets);
       } catch (err) {
         if (closed) break;
         fail(err);
         // Don't spin on a failing model: wait for the slot we were aiming at.
-        await sleep(slotStart(target, interval) - now());
+        await sleep(slotStart(first, interval) - now());
         continue;
       }
       const readyAt = now();
       estimate = estimate * 0.7 + (readyAt - startedAt) * 0.3;
-      // Timers may fire a millisecond early: never publish before the slot has begun.
-      while (!closed && now() < slotStart(target, interval)) await sleep(slotStart(target, interval) - now());
-      if (closed && lastPublished !== null) break;
-      publish(made, readyAt);
+      const made = results.filter((r): r is Made => !(r instanceof Error));
+      for (const err of results.filter((r): r is Error => r instanceof Error)) fail(err);
+      if (made.length === 0) {
+        await sleep(slotStart(first, interval) - now());
+        continue;
+      }
+      if (closed) {
+        // Closed while the first frame was being made: publish it, so a store is never empty.
+        if (lastPublished === null) publish(made[0]!, readyAt);
+        break;
+      }
+      // The next run starts once this batch's first frame is out: one batch ahead at most,
+      // and a batch of one behaves exactly like the unbatched loop.
+      const out = new Promise<void>((resolve) => (firstOut = { slot: made[0]!.frame.slot, resolve }));
+      queue.push(...made.map((m) => ({ made: m, readyAt })));
+      pump();
+      await out;
     }
   }
 
@@ -182,7 +240,13 @@ export function createDreamer(options: DreamerOptions): Dreamer {
     async close() {
       closed = true;
       if (sleepTimer) clearTimeout(sleepTimer);
+      if (publishTimer) clearTimeout(publishTimer);
       wake?.();
+      // Frames still waiting for their slot are dropped, except a first frame ever.
+      const waiting = queue.splice(0);
+      if (lastPublished === null && waiting.length > 0) publish(waiting[0]!.made, waiting[0]!.readyAt);
+      firstOut?.resolve();
+      firstOut = null;
       await loop;
     },
   };

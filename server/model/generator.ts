@@ -21,6 +21,16 @@ export interface Generator {
   /** The native output size before resizing, once known. */
   readonly nativeSize: { width: number; height: number } | null;
   generate(slot: number): Promise<GeneratedImage>;
+  /**
+   * Slots one {@link generateBatch} call makes at best. Absent or 1: the dreamer calls
+   * generate() once per slot.
+   */
+  readonly batch?: number;
+  /**
+   * The images of these consecutive slots in one model run, in order. A slot whose image
+   * failed (NaN, say) has its error in its place; a failed run rejects.
+   */
+  generateBatch?(slots: readonly number[]): Promise<(GeneratedImage | Error)[]>;
   /** Releases the worker and session; safe to call twice. */
   close(): Promise<void>;
 }

@@ -211,15 +211,13 @@ export async function createManifestPipeline(path: string, context: PipelineCont
     for (const graph of graphs) {
       const feeds: Record<string, ort.Tensor> = {};
       for (const [input, source] of graph.spec.inputs) {
-        const tensor =
-          source.kind === 'latent'
-            ? latent
-            : source.kind === 'constant'
-              ? (() => {
-                  const c = constantTensors[graph.index]!.get(input)!;
-                  return n > 1 && c.dims[0] === 1 ? tile(c, n) : c;
-                })()
-              : values.get(source.ref)!;
+        let tensor: ort.Tensor;
+        if (source.kind === 'latent') tensor = latent;
+        else if (source.kind === 'output') tensor = values.get(source.ref)!;
+        else {
+          const constant = constantTensors[graph.index]!.get(input)!;
+          tensor = n > 1 && constant.dims[0] === 1 ? tile(constant, n) : constant;
+        }
         const meta = graph.inputs.get(input)!;
         if (check && !fits(meta.shape, tensor.dims)) {
           manifestError(manifest.path, `graphs[${graph.index}].inputs.${input}`, `shape ${show(meta.shape)} (input '${input}' of graph '${graph.spec.name}')`, `${source.ref} of shape ${show(tensor.dims)} in a warm-up run`);

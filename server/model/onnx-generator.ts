@@ -9,7 +9,7 @@ import type { FromWorker, ModelInfo, ToWorker, WorkerConfig } from './protocol.j
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 type Pending = {
-  resolve: (image: GeneratedImage) => void;
+  resolve: (images: (GeneratedImage | TpdneError)[]) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 };
@@ -21,7 +21,7 @@ interface LiveWorker {
 
 export type OnnxGeneratorOptions = Pick<
   ResolvedServeOptions,
-  'model' | 'size' | 'device' | 'seed' | 'latent' | 'truncation' | 'walk' | 'keyframes' | 'range' | 'modelTimeout' | 'log' | 'prompts' | 'steps'
+  'model' | 'size' | 'device' | 'seed' | 'latent' | 'truncation' | 'walk' | 'keyframes' | 'batch' | 'interval' | 'range' | 'modelTimeout' | 'log' | 'prompts' | 'steps'
 >;
 
 export interface OnnxGenerator extends Generator {
@@ -76,6 +76,8 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
     keyframes: options.keyframes,
     prompts: options.prompts,
     steps: options.steps,
+    batch: options.batch,
+    interval: options.interval,
   };
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -89,16 +91,22 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
     clearTimeout(entry.timer);
     if (message.type === 'error') entry.reject(new TpdneError(message.code, message.message));
     else {
-      entry.resolve({
-        rgb: { data: message.data, width: message.width, height: message.height, range: message.range },
-        timings: message.timings,
-      });
+      entry.resolve(
+        message.images.map((image) =>
+          image.ok
+            ? { rgb: { data: image.data, width: image.width, height: image.height, range: image.range }, timings: image.timings }
+            : new TpdneError(image.code, image.message),
+        ),
+      );
     }
   }
 
   let live = await spawnWorker(config, onMessage);
   if (live.info.fallback) {
     options.log(`tpdne: --device auto: ${live.info.fallback}; running on CPU`);
+  }
+  if (live.info.batch > 1 || (options.batch !== 'auto' && live.info.batch < options.batch)) {
+    options.log(`tpdne: ${live.info.batch} slot${live.info.batch === 1 ? '' : 's'} per model run (${live.info.batchReason})`);
   }
   let replacing: Promise<LiveWorker> | null = null;
   /** Workers told to close that have not ended yet (a hung run keeps one alive). */
@@ -159,6 +167,24 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
         ? basename(dirname(options.model))
         : basename(options.model);
 
+  async function generateBatch(slots: readonly number[]): Promise<(GeneratedImage | TpdneError)[]> {
+    if (closed) throw new TpdneError(ErrorCodes.CLOSED, 'Generator is closed');
+    if (replacing) await replacing.catch(() => null);
+    if (closed) throw new TpdneError(ErrorCodes.CLOSED, 'Generator is closed');
+    const id = nextId++;
+    const current = live;
+    const which = slots.length === 1 ? `slot ${slots[0]}` : `slots ${slots[0]}-${slots.at(-1)}`;
+    return new Promise(function run(resolve, reject) {
+      const timer = setTimeout(function onModelTimeout() {
+        pending.delete(id);
+        reject(new TpdneError(ErrorCodes.MODEL_TIMEOUT, `Model run for ${which} exceeded ${options.modelTimeout} ms; worker replaced`));
+        if (live === current && !closed) replace();
+      }, options.modelTimeout);
+      pending.set(id, { resolve, reject, timer });
+      current.worker.postMessage({ type: 'generate', id, slots: [...slots] } satisfies ToWorker);
+    });
+  }
+
   return {
     name,
     get device() {
@@ -173,22 +199,15 @@ export async function createOnnxGenerator(options: OnnxGeneratorOptions): Promis
       const hw = dims.length === 4 ? dims.slice(channelsFirst ? 2 : 1) : dims.length === 3 ? dims.slice(channelsFirst ? 1 : 0) : dims;
       return { height: hw[0]!, width: hw[1]! };
     },
-    async generate(slot: number): Promise<GeneratedImage> {
-      if (closed) throw new TpdneError(ErrorCodes.CLOSED, 'Generator is closed');
-      if (replacing) await replacing.catch(() => null);
-      if (closed) throw new TpdneError(ErrorCodes.CLOSED, 'Generator is closed');
-      const id = nextId++;
-      const current = live;
-      return new Promise<GeneratedImage>(function run(resolve, reject) {
-        const timer = setTimeout(function onModelTimeout() {
-          pending.delete(id);
-          reject(new TpdneError(ErrorCodes.MODEL_TIMEOUT, `Model run for slot ${slot} exceeded ${options.modelTimeout} ms; worker replaced`));
-          if (live === current && !closed) replace();
-        }, options.modelTimeout);
-        pending.set(id, { resolve, reject, timer });
-        current.worker.postMessage({ type: 'generate', id, slot } satisfies ToWorker);
-      });
+    get batch() {
+      return live.info.batch;
     },
+    async generate(slot: number): Promise<GeneratedImage> {
+      const [image] = await generateBatch([slot]);
+      if (image instanceof Error) throw image;
+      return image!;
+    },
+    generateBatch,
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

@@ -21,6 +21,10 @@ export interface WorkerConfig {
   prompts: readonly string[];
   /** Denoising steps of a diffusion folder (`--steps`). */
   steps: number;
+  /** Slots per model run: a number (clamped to what the pipeline takes), or `auto` to measure. */
+  batch: number | 'auto';
+  /** Milliseconds per slot, for the `auto` batch rule. */
+  interval: number;
 }
 
 export interface ModelInfo {
@@ -31,24 +35,28 @@ export interface ModelInfo {
   /** The pipeline's one-line description, e.g. `stylegan (mapping + synthesis)`. */
   description: string;
   device: 'cpu' | 'cuda' | 'webgpu';
+  /** Most slots one run takes (1 without a dynamic batch dimension). */
+  maxBatch: number;
+  /** Slots per run the worker settled on (`--batch`, or measured). */
+  batch: number;
+  /** How `batch` was chosen, for the log: e.g. `measured: 2.1 ms/slot at 4 vs 3.9 at 1`. */
+  batchReason: string;
   /** Set when `auto` wanted a GPU and fell back to CPU: why. */
   fallback: string | null;
 }
 
 export type ToWorker =
-  | { type: 'generate'; id: number; slot: number }
+  /** The images of these consecutive slots, in one run (at most `batch` slots). */
+  | { type: 'generate'; id: number; slots: number[] }
   /** Finish the run in flight, release the session, and let the thread end by itself. */
   | { type: 'close' };
 
+/** One slot's image, or why that slot has none (a NaN frame fails alone, not its batch). */
+export type WorkerImage =
+  | { ok: true; data: Uint8Array; width: number; height: number; range: '-1,1' | '0,1' | '0,255'; timings: StageTimings }
+  | { ok: false; code: ErrorCode; message: string };
+
 export type FromWorker =
   | { type: 'ready'; info: ModelInfo }
-  | {
-      type: 'image';
-      id: number;
-      data: Uint8Array;
-      width: number;
-      height: number;
-      range: '-1,1' | '0,1' | '0,255';
-      timings: StageTimings;
-    }
+  | { type: 'images'; id: number; images: WorkerImage[] }
   | { type: 'error'; id: number | null; code: ErrorCode; message: string };

@@ -10,8 +10,9 @@ import { imageGeometry, tensorToRgb, type Range, type TensorLike } from '../imag
 import { TpdneError, ErrorCodes, describeError, type ErrorCode } from '../errors.js';
 import { createSessions } from './session-factory.js';
 import { loadPipeline } from './load-pipeline.js';
+import { chooseBatch } from './batch-size.js';
 import type { ImagePipeline, PipelineContext } from './pipeline.js';
-import type { FromWorker, ModelInfo, ToWorker, WorkerConfig } from './protocol.js';
+import type { FromWorker, ModelInfo, ToWorker, WorkerConfig, WorkerImage } from './protocol.js';
 
 const config = workerData as WorkerConfig;
 // ORT's own logger would print a multi-line error for each provider that fails to load;
@@ -52,15 +53,27 @@ async function main(): Promise<void> {
   // `--range` wins over what the pipeline declares; `auto` is settled by the first frame.
   let range: Range = config.range !== 'auto' ? config.range : pipeline.image.range;
 
-  async function run(slot: number) {
-    const { tensor, timings } = await pipeline.run([slot]);
-    const t2 = performance.now();
+  /** One run for the slots; each image is converted (or fails) on its own. */
+  async function run(slots: number[]): Promise<WorkerImage[]> {
+    const { tensor, timings } = await pipeline.run(slots);
     checkOutput(pipeline, tensor);
-    const rgb = tensorToRgb(tensor as unknown as TensorLike, { range, layout: pipeline.image.layout });
-    // The range of the first good frame holds for the session: one frame that happens to
-    // sit inside [0, 1] must not flip a tanh model's colours.
-    if (range === 'auto') range = rgb.range;
-    return { rgb, timings: { ...timings, convert: performance.now() - t2 } };
+    if (slots.length > 1 && (tensor.dims.length !== 4 || tensor.dims[0] !== slots.length)) {
+      throw new TpdneError(ErrorCodes.MODEL_OUTPUT_SHAPE, `Model output of shape [${tensor.dims.join(', ')}] is not a batch of ${slots.length} images`);
+    }
+    // The run's time is shared by its slots, so per-frame timings stay comparable.
+    const share = { latent: timings.latent / slots.length, inference: timings.inference / slots.length };
+    return slots.map(function convert(_, index): WorkerImage {
+      const t0 = performance.now();
+      try {
+        const rgb = tensorToRgb(tensor as unknown as TensorLike, { range, layout: pipeline.image.layout, index });
+        // The range of the first good frame holds for the session: one frame that happens to
+        // sit inside [0, 1] must not flip a tanh model's colours.
+        if (range === 'auto') range = rgb.range;
+        return { ok: true, data: rgb.data, width: rgb.width, height: rgb.height, range: rgb.range, timings: { ...share, convert: performance.now() - t0 } };
+      } catch (err) {
+        return { ok: false, code: err instanceof TpdneError ? err.code : ErrorCodes.MODEL_RUN, message: describeError(err) };
+      }
+    });
   }
 
   // One warm-up run checks the output shape before the server says it is ready. Its
@@ -73,11 +86,21 @@ async function main(): Promise<void> {
     await pipeline.release();
     throw err;
   }
+  let choice;
+  try {
+    choice = await chooseBatch(pipeline, config.batch, config.interval);
+  } catch (err) {
+    await pipeline.release();
+    throw err;
+  }
   const info: ModelInfo = {
     ...pipeline.info,
     latentDims: [...pipeline.info.latentDims],
     outputDims: [...warm.tensor.dims],
     description: pipeline.description,
+    maxBatch: pipeline.maxBatch,
+    batch: choice.batch,
+    batchReason: choice.reason,
     device: sessions.device,
     fallback: sessions.fallback,
   };
@@ -102,11 +125,9 @@ async function main(): Promise<void> {
     if (closing) return;
     inFlight++;
     try {
-      const { rgb, timings } = await run(message.slot);
-      post(
-        { type: 'image', id: message.id, data: rgb.data, width: rgb.width, height: rgb.height, range: rgb.range, timings },
-        [rgb.data.buffer as ArrayBuffer],
-      );
+      const images = await run(message.slots);
+      const transfer = images.flatMap((image) => (image.ok ? [image.data.buffer as ArrayBuffer] : []));
+      post({ type: 'images', id: message.id, images }, transfer);
     } catch (err) {
       const code: ErrorCode = err instanceof TpdneError ? err.code : ErrorCodes.MODEL_RUN;
       post({ type: 'error', id: message.id, code, message: describeError(err) });

@@ -15,7 +15,15 @@ export function tempDir(prefix = 'tpdne-'): string {
 export function writeLinearModel(
   dir: string,
   name: string,
-  options: { latent?: number; outputDims: number[]; activation?: 'Tanh' | 'Sigmoid' | null; inputDims?: (number | string)[]; extraNodes?: NodeSpec[] },
+  options: {
+    latent?: number;
+    outputDims: number[];
+    activation?: 'Tanh' | 'Sigmoid' | null;
+    inputDims?: (number | string)[];
+    extraNodes?: NodeSpec[];
+    /** Reshape with -1 for the batch, so a dynamic batch really runs several latents. */
+    batchable?: boolean;
+  },
 ): string {
   const latent = options.latent ?? 8;
   const outCount = options.outputDims.reduce((a, b) => a * b, 1);
@@ -36,11 +44,15 @@ export function writeLinearModel(
     nodes,
     initializers: [
       { name: 'w', dims: [latent, outCount], data: w },
-      { name: 'flat_shape', dims: [2], data: BigInt64Array.of(1n, BigInt(latent)) },
-      { name: 'out_shape', dims: [options.outputDims.length], data: BigInt64Array.from(options.outputDims.map(BigInt)) },
+      { name: 'flat_shape', dims: [2], data: BigInt64Array.of(options.batchable ? -1n : 1n, BigInt(latent)) },
+      {
+        name: 'out_shape',
+        dims: [options.outputDims.length],
+        data: BigInt64Array.from(options.outputDims.map((d, i) => (options.batchable && i === 0 ? -1n : BigInt(d)))),
+      },
     ],
     inputs: [{ name: 'latent', dims: options.inputDims ?? [1, latent] }],
-    outputs: [{ name: 'image', dims: options.outputDims }],
+    outputs: [{ name: 'image', dims: options.batchable ? ['batch', ...options.outputDims.slice(1)] : options.outputDims }],
   });
   const path = join(dir, `${name}.onnx`);
   writeFileSync(path, bytes);

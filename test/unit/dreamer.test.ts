@@ -7,6 +7,7 @@ import { createFunctionGenerator, type GenerateFunction } from '../../server/mod
 import { slotStart } from '../../server/clock/slot.js';
 import { ErrorCodes, TpdneError } from '../../server/errors.js';
 import type { Frame } from '../../server/frames/frame.js';
+import type { Generator } from '../../server/model/generator.js';
 
 const encoder = createEncoder({ size: null, format: 'webp', quality: 50, effort: 0, resize: 'auto' });
 
@@ -45,6 +46,42 @@ describe('dreamer', () => {
     assert.equal(stats.status, 'ok');
     assert.equal(stats.missed, 0);
     assert.equal(stats.late, 0);
+  });
+
+  it('with a batching generator, makes 4 slots per run and publishes each exactly at its own start', async () => {
+    const runs: number[][] = [];
+    const single = createFunctionGenerator(shade);
+    const batching: Generator = {
+      name: 'batching',
+      device: 'js',
+      nativeSize: null,
+      batch: 4,
+      generate: (slot) => single.generate(slot),
+      async generateBatch(slots) {
+        runs.push([...slots]);
+        await new Promise((r) => setTimeout(r, 40));
+        return Promise.all(slots.map((slot) => (slot % 7 === 3 ? new TpdneError(ErrorCodes.TENSOR_NONFINITE, 'NaN') : single.generate(slot))));
+      },
+      close: () => single.close(),
+    };
+    const store = createFrameStore(100);
+    const dreamer = createDreamer({ generator: batching, encoder, store, interval: 60, log: () => {} });
+    const published: { slot: number; at: number }[] = [];
+    store.subscribe((frame) => published.push({ slot: frame.slot, at: Date.now() }));
+    dreamer.start();
+    while (published.length < 12) await new Promise((r) => setTimeout(r, 5));
+    await dreamer.close();
+    assert.ok(runs.length >= 4 && runs.every((r) => r.length === 4 && r.every((s, i) => s === r[0]! + i)), JSON.stringify(runs));
+    for (let i = 1; i < runs.length; i++) assert.equal(runs[i]![0], runs[i - 1]![3]! + 1, `runs follow each other: ${JSON.stringify(runs)}`);
+    for (const { slot, at } of published) {
+      const start = slotStart(slot, 60);
+      assert.ok(at >= start && at < start + 60, `slot ${slot} published ${at - start} ms after its start`);
+    }
+    // The NaN slot of a batch is dropped alone; the rest of its batch is published.
+    const made = runs.flat().filter((s) => s <= published.at(-1)!.slot && s >= published[0]!.slot);
+    assert.deepEqual(published.map((p) => p.slot), made.filter((s) => s % 7 !== 3));
+    // Only the first run can be late: the dreamer learns how long a batch takes from it.
+    assert.ok(dreamer.stats().late <= 4, `late: ${dreamer.stats().late}`);
   });
 
   it('never overlaps generations', async () => {

@@ -14,8 +14,9 @@ describe('resolveServeOptions', () => {
   });
 
   it('reads --truncation, --walk and --keyframes from CLI strings', () => {
-    const o = resolveServeOptions({ truncation: '0.5', walk: 'slerp', keyframes: '8' });
-    assert.deepEqual([o.truncation, o.walk, o.keyframes], [0.5, 'slerp', 8]);
+    const o = resolveServeOptions({ truncation: '0.5', walk: 'slerp', keyframes: '8', batch: '4' });
+    assert.deepEqual([o.truncation, o.walk, o.keyframes, o.batch], [0.5, 'slerp', 8, 4]);
+    assert.equal(resolveServeOptions({ batch: 'auto' }).batch, 'auto');
     assert.equal(resolveServeOptions({ truncation: '.25' }).truncation, 0.25);
     assert.equal(resolveServeOptions({ truncation: '0' }).truncation, 0);
   });
@@ -54,13 +55,16 @@ describe('resolveServeOptions', () => {
     [{ out: 'out/' }, "Expected a file path without extension, like out/sampled (it writes out/sampled.webp) for --out but received 'out/'"],
     [{ out: '.' }, "Expected a file path without extension, like out/sampled (it writes out/sampled.webp), not a folder for --out but received '.'"],
     [{ host: 5 }, 'Expected a non-empty string for --host but received 5'],
-    [{ transport: 'uwebsockets' }, "Expected one of ws, uws, auto for --transport but received 'uwebsockets'"],
-    [{ transport: 1 }, 'Expected one of ws, uws, auto for --transport but received 1'],
     [{ truncation: '2' }, "Expected number between 0 and 1.5 for --truncation but received '2'"],
     [{ truncation: 'half' }, "Expected number between 0 and 1.5 for --truncation but received 'half'"],
     [{ truncation: -0.1 }, 'Expected number between 0 and 1.5 for --truncation but received -0.1'],
     [{ walk: 'lerp' }, "Expected one of jump, slerp for --walk but received 'lerp'"],
     [{ keyframes: '1' }, "Expected integer between 2 and 1000000 for --keyframes but received '1'"],
+    [{ batch: '0' }, "Expected 'auto' or an integer between 1 and 64 for --batch but received '0'"],
+    [{ batch: 'max' }, "Expected 'auto' or an integer between 1 and 64 for --batch but received 'max'"],
+    [{ batch: 2.5 }, "Expected 'auto' or an integer between 1 and 64 for --batch but received 2.5"],
+    [{ transport: 'uwebsockets' }, "Expected one of ws, uws, auto for --transport but received 'uwebsockets'"],
+    [{ transport: 1 }, 'Expected one of ws, uws, auto for --transport but received 1'],
     [{ turbo: true }, 'Expected a known option for --turbo but received true'],
   ];
   for (const [input, message] of bad) {
@@ -94,5 +98,6 @@ describe('CLI flags', () => {
     assert.match(help, /--truncation <psi> .*\(default: 0\.7\)/);
     assert.match(help, /--walk jump\|slerp .*\(default: jump\)/);
     assert.match(help, /--keyframes <n> .*\(default: 16\)/);
+    assert.match(help, /--batch auto\|<n> .*\(default: auto\)/);
   });
 });
