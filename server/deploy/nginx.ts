@@ -1,5 +1,5 @@
 import { DEFAULT_SERVE_OPTIONS, integerOption, invalidOption } from '../options.js';
-import { configPathOption, domainOption, listenAddressOption, portOption, upstreamOption, type Upstream } from './validate.js';
+import { configPathOption, domainOption, missingOption, listenAddressOption, portOption, upstreamOption, type Upstream } from './validate.js';
 
 /** Everything `tpdne nginx` accepts. All optional except `domain`. */
 export interface NginxOptions {
@@ -76,7 +76,7 @@ function resolveTls(options: NginxOptions, domain: string, cwd: string): TlsSetu
   if (tls !== undefined && tlsCert !== undefined) invalidOption('tlsCert', 'one certificate (--tls <cert> <key> or --tls-cert)', tlsCert);
   const certKey = tls !== undefined ? 'tls' : 'tlsCert';
   const cert = configPathOption(certKey, tls ?? tlsCert, cwd);
-  if (tlsKey === undefined) invalidOption('tlsKey', `the key of certificate ${cert}`, tlsKey);
+  if (tlsKey === undefined) missingOption('tlsKey', `the key of certificate ${cert} (--tls <cert> <key>, or --tls-key <file>)`);
   const key = configPathOption('tlsKey', tlsKey, cwd);
   return Object.freeze({ mode: 'files', cert, key });
 }
@@ -97,13 +97,27 @@ export function resolveNginxOptions(options: NginxOptions): ResolvedNginxOptions
     domain,
     upstream: upstreamOption('upstream', options.upstream ?? d.upstream),
     tls,
-    interval: integerOption('interval', options.interval, d.interval, 20, 3_600_000),
+    interval: intervalOption(options.interval),
     listen: options.listen === undefined ? null : listenAddressOption('listen', options.listen),
     httpPort,
     httpsPort,
     cacheDir: configPathOption('cacheDir', options.cacheDir ?? `${d.cacheRoot}/tpdne-${siteId(domain)}`, cwd),
     acmeRoot: configPathOption('acmeRoot', options.acmeRoot ?? d.acmeRoot, cwd),
   });
+}
+
+/**
+ * The server's --interval, as nginx can cut time into it. Below a second the cache key is
+ * built from the milliseconds of `$msec` by pattern, which resets every second; only an
+ * interval that divides 1000 puts its slot edges where the server's are (a slot is
+ * `floor(unix ms / interval)`), so any other is refused rather than cached across edges.
+ */
+function intervalOption(value: unknown): number {
+  const interval = integerOption('interval', value, DEFAULT_NGINX_OPTIONS.interval, 20, 3_600_000);
+  if (interval < 1000 && 1000 % interval !== 0) {
+    invalidOption('interval', 'an interval that divides 1000 (20, 25, 40, 50, 100, 125, 200, 250 or 500 ms) or of 1000 ms and more, since nginx can only cut seconds into equal slots', value);
+  }
+  return interval;
 }
 
 /** The domain as an nginx identifier, so two sites on one nginx never share a zone or a variable. */
@@ -182,17 +196,17 @@ function listenLines(address: string | null, port: number, suffix: string): stri
  * a header of its own: one `add_header` in a location would silently drop every
  * inherited one (the trap that lost the original's X-Frame-Options).
  */
-export function securityHeaders(tls: boolean): [string, string][] {
+export function securityHeaders(tls: boolean, frameOptions = 'SAMEORIGIN'): [string, string][] {
   return [
     ...(tls ? ([['Strict-Transport-Security', 'max-age=63072000']] as [string, string][]) : []),
     ['X-Content-Type-Options', 'nosniff'],
-    ['X-Frame-Options', 'SAMEORIGIN'],
+    ['X-Frame-Options', frameOptions],
     ['Referrer-Policy', 'strict-origin-when-cross-origin'],
   ];
 }
 
-function addHeaderLines(tls: boolean): string[] {
-  return securityHeaders(tls).map(([name, value]) => `add_header ${name} "${value}" always;`);
+function addHeaderLines(tls: boolean, frameOptions: string): string[] {
+  return securityHeaders(tls, frameOptions).map(([name, value]) => `add_header ${name} "${value}" always;`);
 }
 
 /**
@@ -215,6 +229,7 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
   const id = siteId(o.domain);
   const upstreamName = `tpdne_${id}`;
   const slotVar = `$tpdne_${id}_slot`;
+  const frameOptionsVar = `$tpdne_${id}_frame_options`;
   const tls = o.tls.mode !== 'off';
   const lockTimeout = cacheLockTimeout(o.interval);
   const subSecond = o.interval < 1000;
@@ -238,6 +253,11 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
     "# in Cache-Control; nginx follows it. Old entries go when unused for 10 minutes.",
     `proxy_cache_path ${o.cacheDir} levels=1:2 keys_zone=${upstreamName}:10m max_size=512m inactive=10m use_temp_path=off;`,
     '',
+    '# /embed is made to be framed by other sites: the app says by whom (CSP frame-ancestors,',
+    '# --frame-ancestors), so it gets no X-Frame-Options. add_header skips an empty value,',
+    '# so the header stays set once, at server level, for every other response.',
+    ...block(`map $uri ${frameOptionsVar}`, ['/embed "";', 'default "SAMEORIGIN";']),
+    '',
   ];
   if (subSecond) {
     out.push(
@@ -256,7 +276,7 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
   const common = [
     'server_tokens off;',
     '',
-    ...addHeaderLines(tls),
+    ...addHeaderLines(tls, frameOptionsVar),
     // The app sends some of these itself; hide its copies so each appears once.
     ...securityHeaders(tls).map(([name]) => `proxy_hide_header ${name};`),
     '# HIT, MISS, EXPIRED…: what the cache did for this response.',
@@ -335,7 +355,7 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
         ...listenLines(o.listen, o.httpPort, ''),
         `server_name ${o.domain};`,
         'server_tokens off;',
-        ...addHeaderLines(false),
+        ...addHeaderLines(false, frameOptionsVar),
         '',
         '# certbot renews with --webroot here; everything else moves to HTTPS.',
         ...acme,
