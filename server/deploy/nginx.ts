@@ -106,16 +106,33 @@ export function resolveNginxOptions(options: NginxOptions): ResolvedNginxOptions
   });
 }
 
+/** Most map entries (slots per window) the slot map may have: nginx tries them in order. */
+const MAX_MAP_SLOTS = 1000;
+
 /**
- * The server's --interval, as nginx can cut time into it. Below a second the cache key is
- * built from the milliseconds of `$msec` by pattern, which resets every second; only an
- * interval that divides 1000 puts its slot edges where the server's are (a slot is
- * `floor(unix ms / interval)`), so any other is refused rather than cached across edges.
+ * The window the slot map repeats over, for an interval below a second: the smallest
+ * 10^digits seconds (1, 10, 100 or 1000) that holds a whole number of slots, so slot edges
+ * fall where the server's do (`floor(unix ms / interval)`) in every window. null when
+ * there is none, or it would take more than {@link MAX_MAP_SLOTS} entries: `$msec` can only
+ * be matched by pattern, and a window of decimal digits fits only intervals of 2s and 5s.
  */
+export function slotWindow(interval: number): { digits: number; slots: number } | null {
+  for (let digits = 0; digits <= 3; digits++) {
+    const ms = 1000 * 10 ** digits;
+    if (ms % interval === 0) return ms / interval <= MAX_MAP_SLOTS ? { digits, slots: ms / interval } : null;
+  }
+  return null;
+}
+
+/** The server's --interval, as nginx can cut time into it (see {@link slotWindow}). */
 function intervalOption(value: unknown): number {
   const interval = integerOption('interval', value, DEFAULT_NGINX_OPTIONS.interval, 20, 3_600_000);
-  if (interval < 1000 && 1000 % interval !== 0) {
-    invalidOption('interval', 'an interval that divides 1000 (20, 25, 40, 50, 100, 125, 200, 250 or 500 ms) or of 1000 ms and more, since nginx can only cut seconds into equal slots', value);
+  if (interval < 1000 && slotWindow(interval) === null) {
+    invalidOption(
+      'interval',
+      `an interval nginx can cut time into: 1000 ms or more, or one made of 2s and 5s (100, 125, 200, 250, 400, 500, 625, 800…) with at most ${MAX_MAP_SLOTS} slots in 1000 s`,
+      value,
+    );
   }
   return interval;
 }
@@ -126,9 +143,9 @@ export function siteId(domain: string): string {
 }
 
 /**
- * A regular expression (source) matching the three-digit zero-padded numbers `lo`..`hi`,
+ * A regular expression (source) matching the `width`-digit zero-padded numbers `lo`..`hi`,
  * e.g. 250..499 → `2[5-9]\d|[3-4]\d\d`. nginx maps cannot compare numbers, so the
- * millisecond part of `$msec` is split into slots by pattern.
+ * tail of `$msec` is split into slots by pattern.
  */
 export function digitRangePattern(lo: number, hi: number, width = 3): string {
   const pad = (n: number) => String(n).padStart(width, '0');
@@ -158,11 +175,28 @@ function rangeParts(lo: string, hi: string): string[] {
   return parts;
 }
 
-/** The millisecond ranges [start, end] of each slot within a second (the last may be short). */
-export function slotsOfSecond(interval: number): [number, number][] {
-  const ranges: [number, number][] = [];
-  for (let start = 0; start < 1000; start += interval) ranges.push([start, Math.min(999, start + interval - 1)]);
-  return ranges;
+/**
+ * The `map $msec` entries for an interval below a second: one pattern per slot of the
+ * window, matching the window's last `digits` digits of the seconds and the three of the
+ * milliseconds, and naming the slot `<seconds above the window>.<slot in the window>`.
+ */
+export function slotMapEntries(interval: number): string[] {
+  const window = slotWindow(interval);
+  if (window === null) throw new RangeError(`no slot window for ${interval} ms`);
+  const width = window.digits + 3;
+  const entries: string[] = [];
+  for (let i = 0; i < window.slots; i++) {
+    const alternatives = digitRangePattern(i * interval, (i + 1) * interval - 1, width)
+      .split('|')
+      .map((alternative) => {
+        // Each alternative is `width` units (a digit, `\d` or `[a-b]`); the dot of $msec
+        // goes before the last three.
+        const units = alternative.match(/\\d|\[\d-\d\]|\d/g)!;
+        return [...units.slice(0, window.digits), '\\.', ...units.slice(window.digits)].join('');
+      });
+    entries.push(`"~^(\\d+)(?:${alternatives.join('|')})$" $1.${i};`);
+  }
+  return entries;
 }
 
 /**
@@ -261,14 +295,9 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
   ];
   if (subSecond) {
     out.push(
-      `# The slot of the current instant ($msec is "<seconds>.<ms>"): ${o.interval} ms slots within each second.`,
-      ...block(
-        `map $msec ${slotVar}`,
-        [
-          ...slotsOfSecond(o.interval).map(([lo, hi], i) => `"~^(\\d+)\\.(?:${digitRangePattern(lo, hi)})$" $1.${i};`),
-          'default $msec;',
-        ],
-      ),
+      `# The slot of the current instant ($msec is "<seconds>.<ms>"): ${o.interval} ms slots, counted within`,
+      `# windows of ${10 ** slotWindow(o.interval)!.digits} s that hold a whole number of them, so each edge is the server's.`,
+      ...block(`map $msec ${slotVar}`, [...slotMapEntries(o.interval), 'default $msec;']),
       '',
     );
   }

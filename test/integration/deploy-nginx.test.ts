@@ -266,10 +266,10 @@ describe('nginx -t accepts every generated variant', { skip }, () => {
   const variants: [string, () => string[]][] = [
     ['--tls off, default ports and addresses', () => ['--tls', 'off']],
     ['--tls off on 127.0.0.1:8081, interval 1000 (no slot map)', () => ['--tls', 'off', '--listen', '127.0.0.1', '--http-port', '8081', '--interval', '1000']],
-    ['--tls <cert> <key> (positional key)', () => ['--tls', cert, key]],
+    ['--tls <cert> <key> (positional key), 160 ms slots (625 map entries)', () => ['--tls', cert, key, '--interval', '160']],
     ['--tls-cert --tls-key, IPv6 upstream, 20 ms slots', () => ['--tls-cert', cert, '--tls-key', key, '--upstream', '[::1]:8080', '--interval', '20']],
     ['--tls letsencrypt with stand-in certbot files', () => ['--tls', 'letsencrypt', '--letsencrypt-dir', live]],
-    ['default (letsencrypt), host-name upstream, 200 ms slots, other ports', () => ['--letsencrypt-dir', live, '--upstream', 'localhost:9000', '--interval', '200', '--http-port', '8080', '--https-port', '8443']],
+    ['default (letsencrypt), host-name upstream, 800 ms slots (a 100 s map), other ports', () => ['--letsencrypt-dir', live, '--upstream', 'localhost:9000', '--interval', '800', '--http-port', '8080', '--https-port', '8443']],
   ];
   for (const [name, args] of variants) {
     it(name, async () => {

@@ -50,11 +50,14 @@ describe('the slot map', () => {
     return hits[0]!.value.replace('$1', hits[0]!.pattern.exec(msec)![1]!);
   }
 
-  for (const interval of [20, 25, 40, 50, 100, 125, 200, 250, 500]) {
-    it(`changes the key exactly at the server's ${interval} ms slot edges`, () => {
+  // Divisors of 1 s, then intervals whose slots fill 10 s (400, 625, 80), 100 s (800, 160).
+  const windows: [number, number][] = [[20, 50], [25, 40], [40, 25], [50, 20], [100, 10], [125, 8], [200, 5], [250, 4], [500, 2], [400, 25], [625, 16], [80, 125], [800, 125], [160, 625]];
+  for (const [interval, slots] of windows) {
+    it(`changes the key exactly at the server's ${interval} ms slot edges (${slots} map entries)`, () => {
       const patterns = slotPatterns(render({ domain: 'a.example', interval, tls: 'off' }));
-      assert.equal(patterns.length, 1000 / interval);
-      const start = 1_700_000_000_123;
+      assert.equal(patterns.length, slots);
+      // Across 1,700,000,000 s, where every window (1, 10, 100, 1000 s) starts anew.
+      const start = 1_699_999_998_500;
       let last = keyAt(patterns, start);
       for (let t = start + 1; t < start + 3000; t++) {
         const key = keyAt(patterns, t);
@@ -64,13 +67,14 @@ describe('the slot map', () => {
     });
   }
 
-  // Their slot edges move within the second (300 ms: .000, .300, .600, .900, then .200 in
-  // the next), and a per-second pattern cannot follow them.
-  for (const interval of [30, 300, 333, 999]) {
-    it(`refuses ${interval} ms, which does not divide a second`, () => {
+  // Slots with a factor of 3 or 7 never fill a window of decimal digits (300 ms edges fall
+  // at .000, .300, .600, .900, then .200 the next second); 320 and 640 only with thousands
+  // of entries.
+  for (const interval of [30, 300, 333, 999, 320, 640]) {
+    it(`refuses ${interval} ms, whose slot edges no pattern on $msec can follow`, () => {
       assert.throws(() => resolveNginxOptions({ domain: 'a.example', interval }), {
         code: 'ERR_INVALID_OPTION',
-        message: `Expected an interval that divides 1000 (20, 25, 40, 50, 100, 125, 200, 250 or 500 ms) or of 1000 ms and more, since nginx can only cut seconds into equal slots for --interval but received ${interval}`,
+        message: `Expected an interval nginx can cut time into: 1000 ms or more, or one made of 2s and 5s (100, 125, 200, 250, 400, 500, 625, 800…) with at most 1000 slots in 1000 s for --interval but received ${interval}`,
       });
     });
   }
