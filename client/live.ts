@@ -18,7 +18,9 @@ function showState(state: string): void {
 }
 
 function showRate(): void {
-  const rate = meter.rate(performance.now());
+  // Only a live socket has a rate: the window's last frames would otherwise read as one
+  // for seconds after the stream stopped.
+  const rate = dream.state === 'open' ? meter.rate(performance.now()) : null;
   fpsEl.textContent = rate === null ? '– fps' : `${rate.toFixed(1)} fps`;
 }
 
@@ -31,7 +33,9 @@ dream.addEventListener('tpdne-connect', function onConnect() {
   showState('open');
 });
 dream.addEventListener('tpdne-disconnect', function onDisconnect() {
+  meter.reset();
   showState(dream.state);
+  showRate();
 });
 // State changes without an event (connecting, retry waits, hidden tab) and a stalled rate.
 setInterval(function refreshHud() {

@@ -10,6 +10,18 @@ export const STYLES = `
 }
 :host([hidden]) { display: none; }
 canvas { display: block; width: 100%; height: 100%; }
+.status {
+  position: absolute;
+  left: 8px;
+  top: 8px;
+  padding: 2px 8px;
+  border-radius: 999px;
+  font: 12px/1.4 system-ui, -apple-system, 'Segoe UI', sans-serif;
+  color: #e4e4ea;
+  background: #000000b3;
+  pointer-events: none;
+}
+.status[hidden] { display: none; }
 `;
 
 /**

@@ -81,6 +81,10 @@ export class TpdneStreamElement extends HTMLElement {
   static scriptUrl = '';
 
   readonly #renderer: CrossfadeCanvas;
+  /** A small label over the picture while it is not live: paused, connecting…, offline. */
+  readonly #status: HTMLElement;
+  /** A connection attempt failed since the socket was last open. */
+  #unreachable = false;
   readonly #decoder: FrameDecoder = createFrameDecoder();
   #client: StreamClient | null = null;
   #state: TpdneStreamState = 'idle';
@@ -105,7 +109,13 @@ export class TpdneStreamElement extends HTMLElement {
     canvas.setAttribute('part', 'canvas');
     canvas.setAttribute('role', 'img');
     canvas.setAttribute('aria-label', 'A live stream of images dreamed by a generative model');
-    root.append(canvas);
+    this.#status = document.createElement('span');
+    this.#status.className = 'status';
+    this.#status.setAttribute('part', 'status');
+    this.#status.setAttribute('aria-live', 'polite');
+    this.#status.hidden = true;
+    root.append(canvas, this.#status);
+    this.#showStatus();
   }
 
   /** The server's base URL (reflects the attribute). */
@@ -179,7 +189,10 @@ export class TpdneStreamElement extends HTMLElement {
   attributeChangedCallback(name: (typeof OBSERVED)[number], oldValue: string | null, value: string | null): void {
     if (oldValue === value) return;
     if (name === 'fit') this.#renderer.fit = parseFit(value);
-    else if (name === 'paused') this.#update('paused');
+    else if (name === 'paused') {
+      this.#update('paused');
+      this.#showStatus();
+    }
     else if (name === 'src' && this.#client) {
       this.#generation++;
       this.#pending = null;
@@ -231,6 +244,7 @@ export class TpdneStreamElement extends HTMLElement {
         this.dispatchEvent(new CustomEvent('tpdne-disconnect', { bubbles: true, detail }));
       } else if (was === 'connecting' && this.#closeReason === 'network') {
         this.#counts.failures++;
+        this.#unreachable = true;
       }
       this.#closeReason = 'network';
     }
@@ -239,6 +253,22 @@ export class TpdneStreamElement extends HTMLElement {
   #setState(state: TpdneStreamState): void {
     this.#state = state;
     this.dataset.state = state;
+    if (state === 'open') this.#unreachable = false;
+    this.#showStatus();
+  }
+
+  /**
+   * Says why nothing moves, so a paused or unreachable widget is not a blank square. Live,
+   * or idle because it is off screen or in a hidden tab (no one sees it), it shows nothing.
+   */
+  #showStatus(): void {
+    const state = this.#state;
+    let text = '';
+    if (this.paused) text = 'paused';
+    else if (state === 'closed' || (state === 'connecting' && this.#unreachable)) text = 'offline';
+    else if (state === 'connecting') text = 'connecting…';
+    this.#status.textContent = text;
+    this.#status.hidden = text === '';
   }
 
   #onFrame(frame: DecodedFrame): void {

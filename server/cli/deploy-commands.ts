@@ -11,7 +11,7 @@ import { filePathOption } from '../deploy/serve-argv.js';
 import { SERVE_FLAGS, flagOf } from './serve-flags.js';
 // main.ts imports this module for its COMMANDS table; the commands above are function
 // declarations, so that cycle is safe whichever module loads first.
-import { parseServeArgs, type CliIo } from './main.js';
+import { attachNegativeValues, parseServeArgs, type CliIo } from './main.js';
 
 /** One flag of a deploy command, for parsing and for --help. */
 interface DeployFlag {
@@ -20,12 +20,14 @@ interface DeployFlag {
   help: string;
   /** Shown as "(default: …)"; omitted when undefined. */
   default?: string;
+  /** A switch: takes no value. */
+  boolean?: true;
 }
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function helpText(usage: string, about: string, flags: readonly DeployFlag[], footer: string): string {
-  const rows = flags.map((f) => [`  --${f.flag} ${f.value}`, f.help + (f.default === undefined ? '' : ` (default: ${f.default})`)]);
+  const rows = flags.map((f) => [`  --${f.flag}${f.value ? ` ${f.value}` : ''}`, f.help + (f.default === undefined ? '' : ` (default: ${f.default})`)]);
   rows.push(['  -h, --help', 'show this help']);
   const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;
   return [usage, '', about, '', 'Options:', ...rows.map(([flag, help]) => flag!.padEnd(width) + help), '', footer, ''].join('\n');
@@ -34,9 +36,10 @@ function helpText(usage: string, about: string, flags: readonly DeployFlag[], fo
 /** parseArgs with our one-line errors. */
 function parseFlags(command: string, flags: readonly DeployFlag[], args: string[], allowPositionals: boolean) {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const f of flags) options[f.flag] = { type: 'string' };
+  for (const f of flags) options[f.flag] = { type: f.boolean ? 'boolean' : 'string' };
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
+    const takesValue = (name: string) => options[name]?.type === 'string';
+    return parseArgs({ args: attachNegativeValues(args, takesValue), options, strict: true, allowPositionals });
   } catch (err) {
     const text = describeError(err);
     const unknown = /Unknown option '([^']+)'/.exec(text);
@@ -165,6 +168,12 @@ export async function pm2Command(args: string[], io: CliIo): Promise<number> {
 const SYSTEMD_FLAGS: readonly DeployFlag[] = [
   { flag: 'user', value: '<name>', help: 'run as this existing user (needed with serve --out)', default: 'a dynamic user (DynamicUser=yes)' },
   { flag: 'name', value: '<name>', help: 'name in the journal (SyslogIdentifier)', default: 'tpdne' },
+  {
+    flag: 'other-host',
+    value: '',
+    help: 'the unit is for another machine: do not check --user, the model or the --out folder here',
+    boolean: true,
+  },
   OUT_FLAG('unit', 'tpdne.service'),
 ];
 
@@ -184,7 +193,12 @@ export async function systemdCommand(args: string[], io: CliIo): Promise<number>
     io.out(SYSTEMD_HELP);
     return 0;
   }
-  const resolved = resolveSystemdOptions({ user: values.user as string | undefined, name: values.name as string | undefined, serve });
+  const resolved = resolveSystemdOptions({
+    user: values.user as string | undefined,
+    name: values.name as string | undefined,
+    otherHost: values['other-host'] === true,
+    serve,
+  });
   return emit(io, renderSystemdUnit(resolved), values.out as string | undefined, '.service', (file) => {
     const unit = basename(file);
     return `install it with: cp ${file} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now ${unit}`;

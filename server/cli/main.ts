@@ -38,13 +38,33 @@ function usageError(err: unknown): string {
   return text;
 }
 
+/**
+ * `--port -1` as `--port=-1`: parseArgs reads a value that starts with `-` as another
+ * option ("argument is ambiguous"), so a negative number never reached the validator and
+ * its one-line message. Stops at `--`.
+ */
+export function attachNegativeValues(args: readonly string[], takesValue: (name: string) => boolean): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return [...out, ...args.slice(i)];
+    const next = args[i + 1];
+    if (/^--[\w-]+$/.test(arg) && takesValue(arg.slice(2)) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 /** Parses `tpdne serve` flags into ServeOptions; throws with one line on bad usage. */
 export function parseServeArgs(args: string[]): { help: boolean; options: ServeOptions } {
   const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
   for (const f of SERVE_FLAGS) config[flagOf(f.key)] = { type: 'string', multiple: f.multiple === true };
   let parsed;
   try {
-    parsed = parseArgs({ args, options: config, strict: true, allowPositionals: false });
+    const takesValue = (name: string) => config[name]?.type === 'string';
+    parsed = parseArgs({ args: attachNegativeValues(args, takesValue), options: config, strict: true, allowPositionals: false });
   } catch (err) {
     throw new Error(usageError(err));
   }

@@ -1,5 +1,5 @@
 import { DEFAULT_SERVE_OPTIONS, integerOption, invalidOption } from '../options.js';
-import { configPathOption, domainOption, listenAddressOption, portOption, upstreamOption, type Upstream } from './validate.js';
+import { configPathOption, domainOption, missingOption, listenAddressOption, portOption, upstreamOption, type Upstream } from './validate.js';
 
 /** Everything `tpdne nginx` accepts. All optional except `domain`. */
 export interface NginxOptions {
@@ -76,7 +76,7 @@ function resolveTls(options: NginxOptions, domain: string, cwd: string): TlsSetu
   if (tls !== undefined && tlsCert !== undefined) invalidOption('tlsCert', 'one certificate (--tls <cert> <key> or --tls-cert)', tlsCert);
   const certKey = tls !== undefined ? 'tls' : 'tlsCert';
   const cert = configPathOption(certKey, tls ?? tlsCert, cwd);
-  if (tlsKey === undefined) invalidOption('tlsKey', `the key of certificate ${cert}`, tlsKey);
+  if (tlsKey === undefined) missingOption('tlsKey', `the key of certificate ${cert} (--tls <cert> <key>, or --tls-key <file>)`);
   const key = configPathOption('tlsKey', tlsKey, cwd);
   return Object.freeze({ mode: 'files', cert, key });
 }
@@ -97,7 +97,7 @@ export function resolveNginxOptions(options: NginxOptions): ResolvedNginxOptions
     domain,
     upstream: upstreamOption('upstream', options.upstream ?? d.upstream),
     tls,
-    interval: integerOption('interval', options.interval, d.interval, 20, 3_600_000),
+    interval: intervalOption(options.interval),
     listen: options.listen === undefined ? null : listenAddressOption('listen', options.listen),
     httpPort,
     httpsPort,
@@ -106,15 +106,46 @@ export function resolveNginxOptions(options: NginxOptions): ResolvedNginxOptions
   });
 }
 
+/** Most map entries (slots per window) the slot map may have: nginx tries them in order. */
+const MAX_MAP_SLOTS = 1000;
+
+/**
+ * The window the slot map repeats over, for an interval below a second: the smallest
+ * 10^digits seconds (1, 10, 100 or 1000) that holds a whole number of slots, so slot edges
+ * fall where the server's do (`floor(unix ms / interval)`) in every window. null when
+ * there is none, or it would take more than {@link MAX_MAP_SLOTS} entries: `$msec` can only
+ * be matched by pattern, and a window of decimal digits fits only intervals of 2s and 5s.
+ */
+export function slotWindow(interval: number): { digits: number; slots: number } | null {
+  for (let digits = 0; digits <= 3; digits++) {
+    const ms = 1000 * 10 ** digits;
+    if (ms % interval === 0) return ms / interval <= MAX_MAP_SLOTS ? { digits, slots: ms / interval } : null;
+  }
+  return null;
+}
+
+/** The server's --interval, as nginx can cut time into it (see {@link slotWindow}). */
+function intervalOption(value: unknown): number {
+  const interval = integerOption('interval', value, DEFAULT_NGINX_OPTIONS.interval, 20, 3_600_000);
+  if (interval < 1000 && slotWindow(interval) === null) {
+    invalidOption(
+      'interval',
+      `an interval nginx can cut time into: 1000 ms or more, or one made of 2s and 5s (100, 125, 200, 250, 400, 500, 625, 800…) with at most ${MAX_MAP_SLOTS} slots in 1000 s`,
+      value,
+    );
+  }
+  return interval;
+}
+
 /** The domain as an nginx identifier, so two sites on one nginx never share a zone or a variable. */
 export function siteId(domain: string): string {
   return domain.replace(/[^a-z0-9]/g, '_');
 }
 
 /**
- * A regular expression (source) matching the three-digit zero-padded numbers `lo`..`hi`,
+ * A regular expression (source) matching the `width`-digit zero-padded numbers `lo`..`hi`,
  * e.g. 250..499 → `2[5-9]\d|[3-4]\d\d`. nginx maps cannot compare numbers, so the
- * millisecond part of `$msec` is split into slots by pattern.
+ * tail of `$msec` is split into slots by pattern.
  */
 export function digitRangePattern(lo: number, hi: number, width = 3): string {
   const pad = (n: number) => String(n).padStart(width, '0');
@@ -144,11 +175,28 @@ function rangeParts(lo: string, hi: string): string[] {
   return parts;
 }
 
-/** The millisecond ranges [start, end] of each slot within a second (the last may be short). */
-export function slotsOfSecond(interval: number): [number, number][] {
-  const ranges: [number, number][] = [];
-  for (let start = 0; start < 1000; start += interval) ranges.push([start, Math.min(999, start + interval - 1)]);
-  return ranges;
+/**
+ * The `map $msec` entries for an interval below a second: one pattern per slot of the
+ * window, matching the window's last `digits` digits of the seconds and the three of the
+ * milliseconds, and naming the slot `<seconds above the window>.<slot in the window>`.
+ */
+export function slotMapEntries(interval: number): string[] {
+  const window = slotWindow(interval);
+  if (window === null) throw new RangeError(`no slot window for ${interval} ms`);
+  const width = window.digits + 3;
+  const entries: string[] = [];
+  for (let i = 0; i < window.slots; i++) {
+    const alternatives = digitRangePattern(i * interval, (i + 1) * interval - 1, width)
+      .split('|')
+      .map((alternative) => {
+        // Each alternative is `width` units (a digit, `\d` or `[a-b]`); the dot of $msec
+        // goes before the last three.
+        const units = alternative.match(/\\d|\[\d-\d\]|\d/g)!;
+        return [...units.slice(0, window.digits), '\\.', ...units.slice(window.digits)].join('');
+      });
+    entries.push(`"~^(\\d+)(?:${alternatives.join('|')})$" $1.${i};`);
+  }
+  return entries;
 }
 
 /**
@@ -182,17 +230,17 @@ function listenLines(address: string | null, port: number, suffix: string): stri
  * a header of its own: one `add_header` in a location would silently drop every
  * inherited one (the trap that lost the original's X-Frame-Options).
  */
-export function securityHeaders(tls: boolean): [string, string][] {
+export function securityHeaders(tls: boolean, frameOptions = 'SAMEORIGIN'): [string, string][] {
   return [
     ...(tls ? ([['Strict-Transport-Security', 'max-age=63072000']] as [string, string][]) : []),
     ['X-Content-Type-Options', 'nosniff'],
-    ['X-Frame-Options', 'SAMEORIGIN'],
+    ['X-Frame-Options', frameOptions],
     ['Referrer-Policy', 'strict-origin-when-cross-origin'],
   ];
 }
 
-function addHeaderLines(tls: boolean): string[] {
-  return securityHeaders(tls).map(([name, value]) => `add_header ${name} "${value}" always;`);
+function addHeaderLines(tls: boolean, frameOptions: string): string[] {
+  return securityHeaders(tls, frameOptions).map(([name, value]) => `add_header ${name} "${value}" always;`);
 }
 
 /**
@@ -215,6 +263,7 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
   const id = siteId(o.domain);
   const upstreamName = `tpdne_${id}`;
   const slotVar = `$tpdne_${id}_slot`;
+  const frameOptionsVar = `$tpdne_${id}_frame_options`;
   const tls = o.tls.mode !== 'off';
   const lockTimeout = cacheLockTimeout(o.interval);
   const subSecond = o.interval < 1000;
@@ -238,17 +287,17 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
     "# in Cache-Control; nginx follows it. Old entries go when unused for 10 minutes.",
     `proxy_cache_path ${o.cacheDir} levels=1:2 keys_zone=${upstreamName}:10m max_size=512m inactive=10m use_temp_path=off;`,
     '',
+    '# /embed is made to be framed by other sites: the app says by whom (CSP frame-ancestors,',
+    '# --frame-ancestors), so it gets no X-Frame-Options. add_header skips an empty value,',
+    '# so the header stays set once, at server level, for every other response.',
+    ...block(`map $uri ${frameOptionsVar}`, ['/embed "";', 'default "SAMEORIGIN";']),
+    '',
   ];
   if (subSecond) {
     out.push(
-      `# The slot of the current instant ($msec is "<seconds>.<ms>"): ${o.interval} ms slots within each second.`,
-      ...block(
-        `map $msec ${slotVar}`,
-        [
-          ...slotsOfSecond(o.interval).map(([lo, hi], i) => `"~^(\\d+)\\.(?:${digitRangePattern(lo, hi)})$" $1.${i};`),
-          'default $msec;',
-        ],
-      ),
+      `# The slot of the current instant ($msec is "<seconds>.<ms>"): ${o.interval} ms slots, counted within`,
+      `# windows of ${10 ** slotWindow(o.interval)!.digits} s that hold a whole number of them, so each edge is the server's.`,
+      ...block(`map $msec ${slotVar}`, [...slotMapEntries(o.interval), 'default $msec;']),
       '',
     );
   }
@@ -256,7 +305,7 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
   const common = [
     'server_tokens off;',
     '',
-    ...addHeaderLines(tls),
+    ...addHeaderLines(tls, frameOptionsVar),
     // The app sends some of these itself; hide its copies so each appears once.
     ...securityHeaders(tls).map(([name]) => `proxy_hide_header ${name};`),
     '# HIT, MISS, EXPIRED…: what the cache did for this response.',
@@ -335,7 +384,7 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
         ...listenLines(o.listen, o.httpPort, ''),
         `server_name ${o.domain};`,
         'server_tokens off;',
-        ...addHeaderLines(false),
+        ...addHeaderLines(false, frameOptionsVar),
         '',
         '# certbot renews with --webroot here; everything else moves to HTTPS.',
         ...acme,

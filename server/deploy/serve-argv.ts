@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { accessSync, constants } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { resolveServeOptions, invalidOption, type ResolvedServeOptions, type ServeOptions } from '../options.js';
 import { SERVE_FLAGS, flagOf } from '../cli/serve-flags.js';
@@ -23,11 +24,15 @@ export interface ServeCommand {
 /**
  * The `tpdne serve` command line a service manager runs: only the options the user gave
  * (so later defaults still apply), validated now, so a bad value fails here and not in
- * a restart loop, and with `--model` and `--out` made absolute against `cwd`.
+ * a restart loop, and with `--model` and `--out` made absolute against `cwd`. With
+ * `checkFiles` (the default) the model must exist and be readable on this machine.
  */
-export function serveCommand(serve: ServeOptions, bin: string, cwd: string): ServeCommand {
+export function serveCommand(serve: ServeOptions, bin: string, cwd: string, checkFiles = true): ServeCommand {
   const given: Record<string, unknown> = { ...serve };
-  if (typeof given.model === 'string' && given.model !== 'builtin') given.model = filePathOption('model', given.model, cwd);
+  if (typeof given.model === 'string' && given.model !== 'builtin') {
+    given.model = filePathOption('model', given.model, cwd);
+    if (checkFiles && !readable(given.model as string)) invalidOption('model', 'an existing, readable model file or folder', given.model);
+  }
   if (given.out !== undefined) given.out = filePathOption('out', given.out, cwd);
   if (given.prompts !== undefined) given.prompts = filePathOption('prompts', given.prompts, cwd);
   const options = resolveServeOptions({ ...(given as ServeOptions), log: () => {} });
@@ -38,4 +43,13 @@ export function serveCommand(serve: ServeOptions, bin: string, cwd: string): Ser
     for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) argv.push(`--${flagOf(f.key)}`, String(one));
   }
   return Object.freeze({ argv: Object.freeze(argv), options });
+}
+
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,7 @@
+import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { invalidOption, type ServeOptions } from '../options.js';
-import { configPathOption, nameOption } from './validate.js';
+import { configPathOption, missingOption, nameOption } from './validate.js';
 import { TPDNE_BIN, serveCommand, type ServeCommand } from './serve-argv.js';
 
 /** Everything `tpdne systemd` accepts. All optional. */
@@ -17,6 +18,13 @@ export interface SystemdOptions {
   node?: string;
   /** tpdne's bin/tpdne.js. Default: this installation's. */
   bin?: string;
+  /**
+   * The unit is for another machine: skip the checks that read this one (that `user` is in
+   * /etc/passwd, the model is readable, the `--out` folder exists). Default `false`.
+   */
+  otherHost?: boolean;
+  /** The user database read for `user`. Default `/etc/passwd`. */
+  passwd?: string;
 }
 
 export interface ResolvedSystemdOptions {
@@ -28,27 +36,56 @@ export interface ResolvedSystemdOptions {
   readonly serve: ServeCommand;
 }
 
-const KNOWN_KEYS = new Set(['user', 'name', 'serve', 'cwd', 'node', 'bin']);
+const KNOWN_KEYS = new Set(['user', 'name', 'serve', 'cwd', 'node', 'bin', 'otherHost', 'passwd']);
+
+// PrivateTmp=yes gives the service an empty /tmp and /var/tmp of its own.
+const PRIVATE_TMP = ['/tmp/', '/var/tmp/'];
+
+/** A path the service must see: not under the /tmp it cannot see. */
+function visiblePath(key: string, path: string): string {
+  if (PRIVATE_TMP.some((tmp) => (path + '/').startsWith(tmp))) {
+    invalidOption(key, 'a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own)', path);
+  }
+  return path;
+}
+
+/** The user names in a passwd file (`name:x:uid:gid:…` lines). */
+function passwdUsers(file: string): Set<string> {
+  const text = readFileSync(file, 'utf8');
+  return new Set(text.split('\n').map((line) => line.split(':')[0]!).filter((name) => name !== '' && !name.startsWith('#')));
+}
 
 export function resolveSystemdOptions(options: SystemdOptions = {}): ResolvedSystemdOptions {
   for (const key of Object.keys(options)) {
     if (!KNOWN_KEYS.has(key)) invalidOption(key, 'a known option', (options as Record<string, unknown>)[key]);
   }
-  const cwd = configPathOption('cwd', options.cwd ?? process.cwd(), '/');
+  const local = options.otherHost !== true;
+  const cwd = visiblePath('cwd', configPathOption('cwd', options.cwd ?? process.cwd(), '/'));
   const user = options.user === undefined ? null : nameOption('user', options.user, '');
-  const serve = serveCommand(options.serve ?? {}, configPathOption('bin', options.bin ?? TPDNE_BIN, cwd), cwd);
+  if (user !== null && local && !passwdUsers(options.passwd ?? '/etc/passwd').has(user)) {
+    invalidOption('user', `a user that exists on this machine (in ${options.passwd ?? '/etc/passwd'}; --other-host for a unit meant for another one)`, user);
+  }
+  const bin = visiblePath('bin', configPathOption('bin', options.bin ?? TPDNE_BIN, cwd));
+  const serve = serveCommand(options.serve ?? {}, bin, cwd, local);
+  if (serve.options.model !== null) visiblePath('model', serve.options.model);
   if (serve.options.out !== null) {
     // ReadWritePaths= takes the folder unquoted.
     configPathOption('out', serve.options.out, cwd);
+    visiblePath('out', serve.options.out);
+    const folder = dirname(serve.options.out);
     if (user === null) {
-      invalidOption('user', `an existing user that can write ${dirname(serve.options.out)} (a dynamic user owns no folder; serve --out needs one)`, undefined);
+      missingOption('user', `an existing user that can write ${folder} (a dynamic user owns no folder; serve --out needs one)`);
+    }
+    // systemd refuses to start a unit whose ReadWritePaths= does not exist.
+    if (local && !statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
+      invalidOption('out', `a file in an existing folder (create ${folder} first, owned by ${user}: systemd will not start a unit whose ReadWritePaths= is missing)`, serve.options.out);
     }
   }
   return Object.freeze({
     user,
     name: nameOption('name', options.name, 'tpdne'),
     cwd,
-    node: configPathOption('node', options.node ?? process.execPath, cwd),
+    node: visiblePath('node', configPathOption('node', options.node ?? process.execPath, cwd)),
     serve,
   });
 }

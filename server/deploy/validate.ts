@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { invalidOption, integerOption } from '../options.js';
+import { ErrorCodes, TpdneError } from '../errors.js';
 
 /**
  * Validators for the deploy generators (`tpdne nginx|pm2|systemd`). They throw the one
@@ -8,6 +9,15 @@ import { invalidOption, integerOption } from '../options.js';
  * with code ERR_INVALID_OPTION. Whatever they accept is safe to write into an nginx
  * config, a systemd unit or a JavaScript file without further quoting.
  */
+
+/**
+ * The option error for a value that was not given at all: the same shape, ending in
+ * "received nothing" (invalidOption would print "undefined").
+ */
+export function missingOption(key: string, expected: string): never {
+  const flag = '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  throw new TpdneError(ErrorCodes.INVALID_OPTION, `Expected ${expected} for ${flag} but received nothing`);
+}
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -18,6 +28,7 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  */
 export function domainOption(key: string, value: unknown): string {
   const expected = 'a domain name like tpdne.example.com';
+  if (value === undefined) missingOption(key, expected);
   if (typeof value !== 'string') invalidOption(key, expected, value);
   const name = value.toLowerCase();
   const labels = name.split('.');

@@ -30,6 +30,12 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
+/** The element's status label (inside its shadow DOM): its text, and whether it shows. */
+const STATUS = `(() => {
+  const label = document.querySelector('tpdne-stream').shadowRoot.querySelector('[part=status]');
+  return { text: label.textContent, shown: label.checkVisibility() };
+})()`;
+
 const frames = (events: StreamEvent[]) => events.filter((e) => e.type === 'tpdne-frame').map((e) => e.slot!);
 const ofType = (events: StreamEvent[], type: StreamEvent['type']) => events.filter((e) => e.type === type);
 
@@ -47,6 +53,9 @@ describe('<tpdne-stream> on a page from another origin', { skip: skipUnlessProgr
     '/wide': (s) => embeddingPage(s, { attributes: ' style="width:256px;height:128px"' }),
     '/below-fold': (s) => embeddingPage(s, { before: '<div style="height:3000px">scroll down</div>', after: '<div style="height:3000px"></div>' }),
     '/plain': () => '<!doctype html><html><head><style>body{margin:0}</style></head><body></body></html>',
+    '/paused-start': (s) => embeddingPage(s, { attributes: ' paused' }),
+    // Port 9 (discard) on loopback: nothing listens, every connection is refused.
+    '/unreachable': (s) => embeddingPage(s).replace(`<tpdne-stream src="${s}"`, '<tpdne-stream src="http://127.0.0.1:9"'),
     '/iframe': (s) => `<!doctype html><html><body style="margin:0"><iframe src="${s}/embed?fit=cover" width="320" height="200" style="border:0"></iframe></body></html>`,
   };
 
@@ -174,6 +183,27 @@ describe('<tpdne-stream> on a page from another origin', { skip: skipUnlessProgr
     assert.deepEqual(reasons, ['paused']);
   });
 
+  it('says "paused" when paused from the start, instead of a blank square; nothing once live', async () => {
+    const page = await open('/paused-start');
+    await page.waitForFunction(() => (globalThis as unknown as { customElements: { get(n: string): unknown } }).customElements.get('tpdne-stream') !== undefined);
+    await sleep(300);
+    assert.deepEqual(await page.evaluate(STATUS), { text: 'paused', shown: true });
+    assert.equal((await page.evaluate(streamInfo, EL)).state, 'idle');
+    assert.equal((await page.evaluate(drawnPixels, EL)).drawn, 0, 'no frame yet: the label is all there is');
+    await page.evaluate(setAttribute, [EL, 'paused', null] as [string, string, string | null]);
+    await page.waitForFunction(drawnAtLeast, [EL, 1] as [string, number], { timeout: 10_000 });
+    assert.deepEqual(await page.evaluate(STATUS), { text: '', shown: false });
+  });
+
+  it('says "offline" when it cannot reach its server', async () => {
+    const page = await open('/unreachable');
+    await page.waitForFunction(() => {
+      const el = (globalThis as unknown as { document: { querySelector(s: string): { stats?: { failures: number } } | null } }).document.querySelector('tpdne-stream');
+      return (el?.stats?.failures ?? 0) >= 1;
+    });
+    assert.deepEqual(await page.evaluate(STATUS), { text: 'offline', shown: true });
+  });
+
   it('fit="contain" letterboxes a wide box, fit="cover" fills it', async () => {
     const page = await open('/wide');
     await page.waitForFunction(drawnAtLeast, [EL, 1] as [string, number], { timeout: 15_000 });
@@ -215,6 +245,8 @@ describe('<tpdne-stream> on a page from another origin', { skip: skipUnlessProgr
     );
     const pixels = await page.evaluate(drawnPixels, EL);
     assert.equal(pixels.drawn, pixels.total, 'the last frame, not a blank or broken image');
+    const status = (await page.evaluate(STATUS)) as { text: string; shown: boolean };
+    assert.ok(['offline', 'connecting…'].includes(status.text) && status.shown, JSON.stringify(status));
     await page.close();
   });
 });

@@ -76,6 +76,35 @@ describe('/live in chromium', { skip: skipUnlessProgram('chromium', 'chromium') 
     assert.equal(links.iframe, `<iframe src="${server.url}/embed" width="512" height="512" style="border:0"></iframe>`);
     await page.click('#embed-toggle');
     assert.equal(await page.isVisible('#snippet'), true);
+    // The iframe snippet is one line (it scrolls), never broken inside a number.
+    const lines = await page.evaluate(`(() => {
+      const range = document.createRange();
+      range.selectNodeContents(document.querySelector('#iframe-snippet'));
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    })()`);
+    assert.equal(lines, 1);
+    await page.close();
+  });
+
+  it('keeps the HUD text readable over the brightest frame (contrast 7:1 over white)', async () => {
+    const page = await openLive(browser, server.url);
+    // Composites the HUD's text and backing over a white frame, with the HUD's opacity,
+    // and returns the WCAG contrast ratio of the two.
+    const ratio = await page.evaluate(`(() => {
+      const style = getComputedStyle(document.querySelector('#hud'));
+      const rgba = (css) => { const [r, g, b, a = 1] = css.match(/[\\d.]+/g).map(Number); return { c: [r, g, b], a }; };
+      const over = (top, under) => top.c.map((v, i) => v * top.a + under[i] * (1 - top.a));
+      const opacity = Number(style.opacity);
+      const white = [255, 255, 255];
+      const backing = over(rgba(style.backgroundColor), white);
+      const text = over(rgba(style.color), backing);
+      const seen = (c) => over({ c, a: opacity }, white);
+      const lum = (c) => c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const [hi, lo] = [lum(seen(text)), lum(seen(backing))].sort((a, b) => b - a);
+      return (hi + 0.05) / (lo + 0.05);
+    })()`);
+    assert.ok(Number(ratio) >= 7, `contrast ${Number(ratio).toFixed(2)}:1`);
     await page.close();
   });
 
@@ -104,5 +133,26 @@ describe('/live in chromium', { skip: skipUnlessProgram('chromium', 'chromium') 
     const { nonBlank } = await page.evaluate(canvasHash, 'tpdne-stream');
     assert.ok(nonBlank > 0);
     await page.close();
+  });
+});
+
+describe('/live when the server goes away', { skip: skipUnlessProgram('chromium', 'chromium') }, () => {
+  it('shows no frame rate once it stops receiving', async () => {
+    const server = await startTestServer({ interval: INTERVAL, size: 64 });
+    const browser = await launchChromium();
+    try {
+      const page = await openLive(browser, server.url);
+      await page.waitForFunction(() => /^[\d.]+ fps$/.test((globalThis as unknown as { document: { querySelector(s: string): { textContent: string } } }).document.querySelector('#fps').textContent));
+      await server.close();
+      await page.waitForFunction(() => (globalThis as unknown as { __tpdneEvents: { type: string }[] }).__tpdneEvents.some((e) => e.type === 'tpdne-disconnect'));
+      // Well inside the meter's 3 s window, which still holds the last frames.
+      await sleep(1200);
+      const [fps, state] = await page.evaluate(texts, ['#fps', '#state']);
+      assert.notEqual(state, 'live');
+      assert.equal(fps, '– fps');
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 });

@@ -191,6 +191,18 @@ describe('nginx in front of tpdne (TLS, real nginx, real server)', { skip }, () 
     assert.match(String(cases[0]![1].headers['content-security-policy']), /script-src 'none'/);
   });
 
+  it("lets /embed be framed as the app says: no X-Frame-Options, the app's frame-ancestors, the other headers once", async () => {
+    for (const path of ['/embed', '/embed?fit=cover']) {
+      const res = await get(path);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.raw.get('x-frame-options'), undefined, `no X-Frame-Options on ${path}`);
+      assert.match(String(res.headers['content-security-policy']), /frame-ancestors \*/, path);
+      for (const [name, value] of SECURITY_HEADERS) if (name !== 'x-frame-options') assert.deepEqual(res.raw.get(name), [value], `${name} on ${path}`);
+    }
+    // Only /embed: pages that look like it keep SAMEORIGIN.
+    for (const path of ['/embed.js', '/embedx', '/live']) assert.deepEqual((await get(path)).raw.get('x-frame-options'), ['SAMEORIGIN'], path);
+  });
+
   it('compresses the page but never an image', async () => {
     const gz = { 'Accept-Encoding': 'gzip' };
     assert.equal((await get('/', gz)).headers['content-encoding'], 'gzip');
@@ -254,10 +266,10 @@ describe('nginx -t accepts every generated variant', { skip }, () => {
   const variants: [string, () => string[]][] = [
     ['--tls off, default ports and addresses', () => ['--tls', 'off']],
     ['--tls off on 127.0.0.1:8081, interval 1000 (no slot map)', () => ['--tls', 'off', '--listen', '127.0.0.1', '--http-port', '8081', '--interval', '1000']],
-    ['--tls <cert> <key> (positional key)', () => ['--tls', cert, key]],
+    ['--tls <cert> <key> (positional key), 160 ms slots (625 map entries)', () => ['--tls', cert, key, '--interval', '160']],
     ['--tls-cert --tls-key, IPv6 upstream, 20 ms slots', () => ['--tls-cert', cert, '--tls-key', key, '--upstream', '[::1]:8080', '--interval', '20']],
     ['--tls letsencrypt with stand-in certbot files', () => ['--tls', 'letsencrypt', '--letsencrypt-dir', live]],
-    ['default (letsencrypt), host-name upstream, 300 ms slots, other ports', () => ['--letsencrypt-dir', live, '--upstream', 'localhost:9000', '--interval', '300', '--http-port', '8080', '--https-port', '8443']],
+    ['default (letsencrypt), host-name upstream, 800 ms slots (a 100 s map), other ports', () => ['--letsencrypt-dir', live, '--upstream', 'localhost:9000', '--interval', '800', '--http-port', '8080', '--https-port', '8443']],
   ];
   for (const [name, args] of variants) {
     it(name, async () => {

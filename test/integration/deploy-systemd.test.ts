@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { main } from '../../server/cli/main.js';
@@ -25,14 +25,20 @@ async function analyze(...args: string[]): Promise<{ code: number; output: strin
 
 describe('systemd-analyze checks the generated unit', { skip: skipUnlessProgram('systemd-analyze', 'systemd') }, () => {
   let dir: string;
+  /** The model and --out folder: outside /tmp, which the unit's PrivateTmp=yes hides. */
+  let visible: string;
 
   before(() => {
     dir = tempDir('tpdne-systemd-');
-    mkdirSync(join(dir, 'out'));
+    mkdirSync(join(ROOT, 'dist'), { recursive: true });
+    visible = mkdtempSync(join(ROOT, 'dist', 'systemd-test-'));
+    mkdirSync(join(visible, 'out'));
+    writeFileSync(join(visible, 'my model.onnx'), 'stand-in: only its existence is checked');
   });
 
   after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (visible) rmSync(visible, { recursive: true, force: true });
   });
 
   async function generate(file: string, args: string[]): Promise<string> {
@@ -45,12 +51,12 @@ describe('systemd-analyze checks the generated unit', { skip: skipUnlessProgram(
 
   const variants: [string, string, string[]][] = [
     ['the default: a dynamic user, serve defaults', 'tpdne.service', []],
-    ['a named user writing --out, port 80, CPU, a model path with a space', 'tpdne-out.service', ['--user', 'root', '--name', 'tpdne-out', '--', '--port', '80', '--device', 'cpu', '--model', 'my model.onnx', '--interval', '500']],
+    ['a named user writing --out, port 80, CPU, a model path with a space', 'tpdne-out.service', ['--user', 'root', '--name', 'tpdne-out', '--', '--port', '80', '--device', 'cpu', '--model', 'MODEL', '--interval', '500']],
   ];
   for (const [what, file, args] of variants) {
     it(`verify passes without a word: ${what}`, async () => {
-      const extra = file === 'tpdne-out.service' ? ['--out', join(dir, 'out', 'sampled')] : [];
-      const path = await generate(file, [...args, ...extra]);
+      const extra = file === 'tpdne-out.service' ? ['--out', join(visible, 'out', 'sampled')] : [];
+      const path = await generate(file, [...args.map((a) => (a === 'MODEL' ? join(visible, 'my model.onnx') : a)), ...extra]);
       const text = readFileSync(path, 'utf8');
       // The real node and this checkout: verify checks that ExecStart's program exists.
       assert.equal(parseUnit(text)['Service']!['ExecStart']![0]!.split(' ')[0], process.execPath);

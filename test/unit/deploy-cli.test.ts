@@ -58,21 +58,45 @@ describe('tpdne nginx|pm2|systemd', () => {
     assert.deepEqual(readdirSync(join(dir, 'sites')), ['site.conf']);
   });
 
+  it('take a negative number after a flag as its value (--range -1,1)', async () => {
+    const result = await cli('pm2', '--', '--range', '-1,1', '--seed', '7');
+    assert.equal(result.code, 0, result.err);
+    assert.match(result.out, /args: \["serve","--seed","7","--range","-1,1"\]/);
+  });
+
+  it('systemd --other-host skips the checks that read this machine (user, model, --out folder)', async () => {
+    const args = ['--user', 'nosuchuser-tpdne', '--', '--model', 'nope.onnx', '--out', '/var/www/tpdne-none/sampled'];
+    assert.equal((await cli('systemd', ...args)).code, 1);
+    const result = await cli('systemd', '--other-host', ...args);
+    assert.equal(result.code, 0, result.err);
+    assert.match(result.out, /^User=nosuchuser-tpdne$/m);
+    assert.match(result.out, /^ReadWritePaths=\/var\/www\/tpdne-none$/m);
+    assert.match(result.out, new RegExp(`--model ${process.cwd()}/nope\\.onnx`));
+  });
+
   mkdirSync(join(dir, 'folder.service'), { recursive: true });
   const bad: [string[], string][] = [
     [['nginx'], 'Expected a domain name like tpdne.example.com for --domain but received nothing'],
+    [['nginx', '--domain', 'a.example', '--interval', '300'], "Expected an interval nginx can cut time into: 1000 ms or more, or one made of 2s and 5s (100, 125, 200, 250, 400, 500, 625, 800…) with at most 1000 slots in 1000 s for --interval but received '300'"],
+    [['nginx', '--domain', 'a.example', '--http-port', '-1'], "Expected integer between 1 and 65535 for --http-port but received '-1'"],
     [['nginx', '--domain', 'a b'], "Expected a domain name like tpdne.example.com for --domain but received 'a b'"],
     [['nginx', '--domain'], 'Option --domain needs a value'],
     [['nginx', '--domain', 'a.example', '--gzip', 'on'], 'Unknown option --gzip (see tpdne nginx --help)'],
     [['nginx', '--domain', 'a.example', '--tls', 'off', 'extra'], "Unexpected argument 'extra' (see tpdne nginx --help)"],
     [['nginx', '--domain', 'a.example', '--tls', 'c.pem', 'k.pem', 'more.pem'], "Unexpected argument 'more.pem' (see tpdne nginx --help)"],
     [['nginx', '--domain', 'a.example', '--tls', 'c.pem', 'k.pem', '--tls-key', 'k2.pem'], "Unexpected argument 'k.pem' (see tpdne nginx --help)"],
-    [['nginx', '--domain', 'a.example', '--tls', 'c.pem'], `Expected the key of certificate ${process.cwd()}/c.pem for --tls-key but received nothing`],
+    [['nginx', '--domain', 'a.example', '--tls', 'c.pem'], `Expected the key of certificate ${process.cwd()}/c.pem (--tls <cert> <key>, or --tls-key <file>) for --tls-key but received nothing`],
     [['nginx', '--domain', 'a.example', '--out', join(dir, 'missing', 'x.conf')], `Expected a file in an existing folder for --out but received '${join(dir, 'missing', 'x.conf')}'`],
     [['nginx', '--domain', 'a.example', '--out', dir], `Expected a file, not a folder for --out but received '${dir}'`],
     [['pm2', '--port', '8080'], 'Option --port belongs to serve: put serve options after --, e.g. tpdne pm2 -- --port …'],
     [['pm2', '--', '--prot', '1'], 'Unknown option --prot (see tpdne serve --help)'],
     [['pm2', '--', '--port', 'abc'], "Expected integer between 0 and 65535 for --port but received 'abc'"],
+    [['pm2', '--', '--port', '-1'], "Expected integer between 0 and 65535 for --port but received '-1'"],
+    [['pm2', '--', '--model', 'nope.onnx'], `Expected an existing, readable model file or folder for --model but received '${process.cwd()}/nope.onnx'`],
+    [['systemd', '--', '--model', 'nope.onnx'], `Expected an existing, readable model file or folder for --model but received '${process.cwd()}/nope.onnx'`],
+    [['systemd', '--user', 'nosuchuser-tpdne'], "Expected a user that exists on this machine (in /etc/passwd; --other-host for a unit meant for another one) for --user but received 'nosuchuser-tpdne'"],
+    [['systemd', '--user', 'root', '--', '--out', '/var/www/tpdne-none/sampled'], "Expected a file in an existing folder (create /var/www/tpdne-none first, owned by root: systemd will not start a unit whose ReadWritePaths= is missing) for --out but received '/var/www/tpdne-none/sampled'"],
+    [['systemd', '--user', 'root', '--', '--out', '/tmp/tpdne/sampled'], "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --out but received '/tmp/tpdne/sampled'"],
     [['pm2', '--', '--help'], 'Option --help after -- is not a serve option (see tpdne serve --help)'],
     [['pm2', '--out', join(dir, 'pm2.cjs')], `Expected a file name ending in .config.cjs for --out but received '${join(dir, 'pm2.cjs')}'`],
     [['systemd', '--out', join(dir, 'tpdne.unit')], `Expected a file name ending in .service for --out but received '${join(dir, 'tpdne.unit')}'`],

@@ -42,17 +42,40 @@ describe('digitRangePattern', () => {
 });
 
 describe('the slot map', () => {
-  for (const interval of [20, 25, 40, 100, 125, 250, 300, 333, 500, 999]) {
-    it(`puts every millisecond of a second in its ${interval} ms slot`, () => {
+  /** The cache key nginx computes for unix time `t` ms, as the map writes it. */
+  function keyAt(patterns: { pattern: RegExp; value: string }[], t: number): string {
+    const msec = `${Math.floor(t / 1000)}.${String(t % 1000).padStart(3, '0')}`;
+    const hits = patterns.filter((p) => p.pattern.test(msec));
+    assert.equal(hits.length, 1, `${msec} matches one slot`);
+    return hits[0]!.value.replace('$1', hits[0]!.pattern.exec(msec)![1]!);
+  }
+
+  // Divisors of 1 s, then intervals whose slots fill 10 s (400, 625, 80), 100 s (800, 160).
+  const windows: [number, number][] = [[20, 50], [25, 40], [40, 25], [50, 20], [100, 10], [125, 8], [200, 5], [250, 4], [500, 2], [400, 25], [625, 16], [80, 125], [800, 125], [160, 625]];
+  for (const [interval, slots] of windows) {
+    it(`changes the key exactly at the server's ${interval} ms slot edges (${slots} map entries)`, () => {
       const patterns = slotPatterns(render({ domain: 'a.example', interval, tls: 'off' }));
-      assert.equal(patterns.length, Math.ceil(1000 / interval));
-      for (let ms = 0; ms < 1000; ms++) {
-        const msec = `1700000000.${String(ms).padStart(3, '0')}`;
-        const hits = patterns.filter((p) => p.pattern.test(msec));
-        assert.equal(hits.length, 1, `${msec} matches one slot`);
-        const [, seconds] = hits[0]!.pattern.exec(msec)!;
-        assert.equal(hits[0]!.value.replace('$1', seconds!), `1700000000.${Math.floor(ms / interval)}`);
+      assert.equal(patterns.length, slots);
+      // Across 1,700,000,000 s, where every window (1, 10, 100, 1000 s) starts anew.
+      const start = 1_699_999_998_500;
+      let last = keyAt(patterns, start);
+      for (let t = start + 1; t < start + 3000; t++) {
+        const key = keyAt(patterns, t);
+        assert.equal(key !== last, Math.floor(t / interval) !== Math.floor((t - 1) / interval), `key ${last} -> ${key} at ${t}`);
+        last = key;
       }
+    });
+  }
+
+  // Slots with a factor of 3 or 7 never fill a window of decimal digits (300 ms edges fall
+  // at .000, .300, .600, .900, then .200 the next second); 320 and 640 only with thousands
+  // of entries.
+  for (const interval of [30, 300, 333, 999, 320, 640]) {
+    it(`refuses ${interval} ms, whose slot edges no pattern on $msec can follow`, () => {
+      assert.throws(() => resolveNginxOptions({ domain: 'a.example', interval }), {
+        code: 'ERR_INVALID_OPTION',
+        message: `Expected an interval nginx can cut time into: 1000 ms or more, or one made of 2s and 5s (100, 125, 200, 250, 400, 500, 625, 800…) with at most 1000 slots in 1000 s for --interval but received ${interval}`,
+      });
     });
   }
 
@@ -94,13 +117,20 @@ describe('renderNginxConfig', () => {
   it('with --tls off serves plain HTTP only, without HSTS', () => {
     const config = render({ domain: 'a.example', tls: 'off' });
     assert.doesNotMatch(config, /ssl|443|Strict-Transport-Security|return 301/);
-    assert.match(config, /add_header X-Frame-Options "SAMEORIGIN" always;/);
+    assert.match(config, /add_header X-Frame-Options "\$tpdne_a_example_frame_options" always;/);
+  });
+
+  it('sends X-Frame-Options SAMEORIGIN everywhere but /embed, which the app lets any --frame-ancestors frame', () => {
+    const map = /map \$uri \$tpdne_tpdne_example_com_frame_options \{\n([\s\S]*?)\n\}/.exec(files);
+    assert.ok(map, files);
+    assert.deepEqual(map[1]!.split('\n').map((l) => l.trim()), ['/embed "";', 'default "SAMEORIGIN";']);
+    assert.doesNotMatch(files, /X-Frame-Options "SAMEORIGIN"/);
   });
 
   it('adds every security header once per server, with always, and never in a location (the inheritance trap)', () => {
     for (const tls of [true, false]) {
       const config = tls ? files : render({ domain: 'a.example', tls: 'off' });
-      for (const [name, value] of securityHeaders(tls)) {
+      for (const [name, value] of securityHeaders(tls, tls ? '$tpdne_tpdne_example_com_frame_options' : '$tpdne_a_example_frame_options')) {
         const servers = tls ? 2 : 1;
         // Each server level; the HTTP redirect server has no HSTS (browsers ignore it there).
         const expected = name === 'Strict-Transport-Security' ? 1 : servers;
@@ -163,7 +193,7 @@ describe('resolveNginxOptions rejects bad input in one line', () => {
     [{ domain: 'a.com', tls: 'my cert.pem', tlsKey: 'k.pem' }, "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --tls but received 'my cert.pem'"],
     [{ domain: 'a.com', tls: 'c.pem', tlsKey: 'k;.pem' }, "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --tls-key but received 'k;.pem'"],
     [{ domain: 'a.com', tlsCert: '$x.pem', tlsKey: 'k.pem' }, "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --tls-cert but received '$x.pem'"],
-    [{ domain: 'a.com', tls: 'c.pem' }, 'Expected the key of certificate /srv/c.pem for --tls-key but received nothing'],
+    [{ domain: 'a.com', tls: 'c.pem' }, 'Expected the key of certificate /srv/c.pem (--tls <cert> <key>, or --tls-key <file>) for --tls-key but received nothing'],
     [{ domain: 'a.com', tls: 'c.pem', tlsCert: 'd.pem', tlsKey: 'k.pem' }, "Expected one certificate (--tls <cert> <key> or --tls-cert) for --tls-cert but received 'd.pem'"],
     [{ domain: 'a.com', tls: 'off', tlsKey: 'k.pem' }, "Expected no key with --tls off for --tls-key but received 'k.pem'"],
     [{ domain: 'a.com', tlsKey: 'k.pem' }, "Expected no key with --tls letsencrypt for --tls-key but received 'k.pem'"],

@@ -1,5 +1,8 @@
-import { describe, it } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/models.js';
 import { renderPm2Ecosystem, resolvePm2Options, type Pm2Options } from '../../server/deploy/pm2.js';
 import { TPDNE_BIN } from '../../server/deploy/serve-argv.js';
 import { ROOT } from '../helpers/paths.js';
@@ -13,15 +16,25 @@ function load(text: string): { apps: Record<string, unknown>[] } {
 }
 
 describe('renderPm2Ecosystem', () => {
+  // The model must exist: pm2 runs the file on this machine.
+  const root = tempDir('tpdne-pm2-unit-');
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const appDir = join(root, 'app');
+  mkdirSync(join(appDir, 'models'), { recursive: true });
+  writeFileSync(join(appDir, 'models', 'm.onnx'), 'stand-in');
+  const quoted = join(root, 'it\'s "here"');
+  mkdirSync(quoted);
+  writeFileSync(join(quoted, 'a\\b.onnx'), 'stand-in');
+
   it('runs this tpdne with this node, the given serve options, MALLOC_ARENA_MAX=2, restarts and log files', () => {
-    const options = resolvePm2Options({ cwd: '/srv/app', node: '/opt/node/bin/node', serve: { port: '9000', model: 'models/m.onnx', latent: 'uniform' } });
+    const options = resolvePm2Options({ cwd: appDir, node: '/opt/node/bin/node', serve: { port: '9000', model: 'models/m.onnx', latent: 'uniform' } });
     assert.deepEqual(load(renderPm2Ecosystem(options)), {
       apps: [
         {
           name: 'tpdne',
           script: TPDNE_BIN,
-          args: ['serve', '--port', '9000', '--model', '/srv/app/models/m.onnx', '--latent', 'uniform'],
-          cwd: '/srv/app',
+          args: ['serve', '--port', '9000', '--model', `${appDir}/models/m.onnx`, '--latent', 'uniform'],
+          cwd: appDir,
           interpreter: '/opt/node/bin/node',
           exec_mode: 'fork',
           instances: 1,
@@ -29,8 +42,8 @@ describe('renderPm2Ecosystem', () => {
           exp_backoff_restart_delay: 100,
           kill_timeout: 15000,
           env: { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' },
-          out_file: '/srv/app/logs/tpdne.out.log',
-          error_file: '/srv/app/logs/tpdne.err.log',
+          out_file: `${appDir}/logs/tpdne.out.log`,
+          error_file: `${appDir}/logs/tpdne.err.log`,
           merge_logs: true,
           time: true,
         },
@@ -48,9 +61,9 @@ describe('renderPm2Ecosystem', () => {
   });
 
   it('quotes any path safely (it is JavaScript)', () => {
-    const [app] = load(renderPm2Ecosystem(resolvePm2Options({ cwd: "/srv/it's \"here\"", serve: { model: 'a\\b.onnx' } }))).apps;
-    assert.equal(app!['cwd'], "/srv/it's \"here\"");
-    assert.deepEqual(app!['args'], ['serve', '--model', "/srv/it's \"here\"/a\\b.onnx"]);
+    const [app] = load(renderPm2Ecosystem(resolvePm2Options({ cwd: quoted, serve: { model: 'a\\b.onnx' } }))).apps;
+    assert.equal(app!['cwd'], quoted);
+    assert.deepEqual(app!['args'], ['serve', '--model', `${quoted}/a\\b.onnx`]);
   });
 });
 
@@ -62,6 +75,7 @@ describe('resolvePm2Options rejects bad input in one line', () => {
     [{ serve: { interval: '5' } }, "Expected integer between 20 and 3600000 for --interval but received '5'"],
     [{ serve: { format: 'gif' } }, "Expected one of webp, jpeg for --format but received 'gif'"],
     [{ serve: { turbo: '1' } as never }, "Expected a known option for --turbo but received '1'"],
+    [{ serve: { model: 'none.onnx' } }, "Expected an existing, readable model file or folder for --model but received '/srv/none.onnx'"],
     [{ instances: 4 } as Pm2Options, 'Expected a known option for --instances but received 4'],
   ];
   for (const [input, message] of bad) {

@@ -1,9 +1,13 @@
-import { describe, it } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/models.js';
 import { renderSystemdUnit, resolveSystemdOptions, systemdArg, type SystemdOptions } from '../../server/deploy/systemd.js';
 import { parseUnit } from '../helpers/unit-file.js';
 
-const PATHS = { cwd: '/srv/tpdne', node: '/usr/bin/node', bin: '/srv/tpdne/bin/tpdne.js' };
+// Paths of another machine: the checks that read this one are off.
+const PATHS = { cwd: '/srv/tpdne', node: '/usr/bin/node', bin: '/srv/tpdne/bin/tpdne.js', otherHost: true };
 
 const unit = (options: SystemdOptions) => parseUnit(renderSystemdUnit(resolveSystemdOptions({ ...PATHS, ...options })));
 
@@ -108,6 +112,11 @@ describe('resolveSystemdOptions rejects bad input in one line', () => {
     [{ serve: { port: 'abc' } }, 'ERR_INVALID_OPTION', "Expected integer between 0 and 65535 for --port but received 'abc'"],
     [{ serve: { out: 'out/sampled' } }, 'ERR_INVALID_OPTION', 'Expected an existing user that can write /srv/tpdne/out (a dynamic user owns no folder; serve --out needs one) for --user but received nothing'],
     [{ user: 'www', serve: { out: 'my out/sampled' } }, 'ERR_INVALID_OPTION', "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --out but received '/srv/tpdne/my out/sampled'"],
+    [{ cwd: '/tmp/tpdne' }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --cwd but received '/tmp/tpdne'"],
+    [{ bin: '/var/tmp/tpdne/bin/tpdne.js' }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --bin but received '/var/tmp/tpdne/bin/tpdne.js'"],
+    [{ node: '/tmp/node/bin/node' }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --node but received '/tmp/node/bin/node'"],
+    [{ serve: { model: '/tmp/m.onnx' } }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --model but received '/tmp/m.onnx'"],
+    [{ user: 'www', serve: { out: '/tmp/out/sampled' } }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --out but received '/tmp/out/sampled'"],
     [{ group: 'x' } as SystemdOptions, 'ERR_INVALID_OPTION', "Expected a known option for --group but received 'x'"],
   ];
   for (const [input, code, message] of bad) {
@@ -115,4 +124,40 @@ describe('resolveSystemdOptions rejects bad input in one line', () => {
       assert.throws(() => resolveSystemdOptions({ ...PATHS, ...input }), { code, message });
     });
   }
+});
+
+describe('resolveSystemdOptions checks this machine unless otherHost', () => {
+  const dir = tempDir('tpdne-systemd-unit-');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const passwd = join(dir, 'passwd');
+  writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/bash\n# a comment\nann:x:1000:1000::/home/ann:/bin/sh\n');
+  const here = { cwd: '/srv/tpdne', node: '/usr/bin/node', bin: '/srv/tpdne/bin/tpdne.js', passwd };
+
+  it('takes a user listed in the passwd file', () => {
+    assert.equal(resolveSystemdOptions({ ...here, user: 'ann' }).user, 'ann');
+  });
+
+  it('refuses one that is not, even when a line merely contains it', () => {
+    assert.throws(() => resolveSystemdOptions({ ...here, user: 'an' }), {
+      code: 'ERR_INVALID_OPTION',
+      message: `Expected a user that exists on this machine (in ${passwd}; --other-host for a unit meant for another one) for --user but received 'an'`,
+    });
+    assert.equal(resolveSystemdOptions({ ...here, user: 'an', otherHost: true }).user, 'an');
+  });
+
+  it('refuses a missing --out folder, which would stop systemd from starting the unit', () => {
+    assert.throws(() => resolveSystemdOptions({ ...here, user: 'ann', serve: { out: '/srv/none/sampled' } }), {
+      code: 'ERR_INVALID_OPTION',
+      message: "Expected a file in an existing folder (create /srv/none first, owned by ann: systemd will not start a unit whose ReadWritePaths= is missing) for --out but received '/srv/none/sampled'",
+    });
+    assert.deepEqual(unit({ user: 'ann', serve: { out: '/srv/none/sampled' } })['Service']!['ReadWritePaths'], ['/srv/none']);
+  });
+
+  it('refuses a model that is not there or not readable', () => {
+    assert.throws(() => resolveSystemdOptions({ ...here, serve: { model: '/srv/none.onnx' } }), {
+      code: 'ERR_INVALID_OPTION',
+      message: "Expected an existing, readable model file or folder for --model but received '/srv/none.onnx'",
+    });
+    assert.equal(resolveSystemdOptions({ ...here, serve: { model: '/etc/passwd' } }).serve.options.model, '/etc/passwd');
+  });
 });
