@@ -38,16 +38,9 @@ export interface ResolvedSystemdOptions {
 
 const KNOWN_KEYS = new Set(['user', 'name', 'serve', 'cwd', 'node', 'bin', 'otherHost', 'passwd']);
 
-// PrivateTmp=yes gives the service an empty /tmp and /var/tmp of its own.
-const PRIVATE_TMP = ['/tmp/', '/var/tmp/'];
-
-/** A path the service must see: not under the /tmp it cannot see. */
-function visiblePath(key: string, path: string): string {
-  if (PRIVATE_TMP.some((tmp) => (path + '/').startsWith(tmp))) {
-    invalidOption(key, 'a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own)', path);
-  }
-  return path;
-}
+// PrivateTmp=yes gives the service an empty /tmp and /var/tmp of its own: a path there
+// (a checkout or --out under /tmp) would vanish for it, so such a unit keeps the real one.
+const TMP_FOLDERS = ['/tmp/', '/var/tmp/'];
 
 /** The user names in a passwd file (`name:x:uid:gid:…` lines). */
 function passwdUsers(file: string): Set<string> {
@@ -60,18 +53,16 @@ export function resolveSystemdOptions(options: SystemdOptions = {}): ResolvedSys
     if (!KNOWN_KEYS.has(key)) invalidOption(key, 'a known option', (options as Record<string, unknown>)[key]);
   }
   const local = options.otherHost !== true;
-  const cwd = visiblePath('cwd', configPathOption('cwd', options.cwd ?? process.cwd(), '/'));
+  const cwd = configPathOption('cwd', options.cwd ?? process.cwd(), '/');
   const user = options.user === undefined ? null : nameOption('user', options.user, '');
   if (user !== null && local && !passwdUsers(options.passwd ?? '/etc/passwd').has(user)) {
     invalidOption('user', `a user that exists on this machine (in ${options.passwd ?? '/etc/passwd'}; --other-host for a unit meant for another one)`, user);
   }
-  const bin = visiblePath('bin', configPathOption('bin', options.bin ?? TPDNE_BIN, cwd));
+  const bin = configPathOption('bin', options.bin ?? TPDNE_BIN, cwd);
   const serve = serveCommand(options.serve ?? {}, bin, cwd, local);
-  if (serve.options.model !== null) visiblePath('model', serve.options.model);
   if (serve.options.out !== null) {
     // ReadWritePaths= takes the folder unquoted.
     configPathOption('out', serve.options.out, cwd);
-    visiblePath('out', serve.options.out);
     const folder = dirname(serve.options.out);
     if (user === null) {
       missingOption('user', `an existing user that can write ${folder} (a dynamic user owns no folder; serve --out needs one)`);
@@ -85,7 +76,7 @@ export function resolveSystemdOptions(options: SystemdOptions = {}): ResolvedSys
     user,
     name: nameOption('name', options.name, 'tpdne'),
     cwd,
-    node: visiblePath('node', configPathOption('node', options.node ?? process.execPath, cwd)),
+    node: configPathOption('node', options.node ?? process.execPath, cwd),
     serve,
   });
 }
@@ -106,7 +97,9 @@ const HOMES = ['/home/', '/root/', '/run/user/'];
 export function renderSystemdUnit(o: ResolvedSystemdOptions): string {
   const serve = o.serve.options;
   const readPaths = [o.cwd, o.node, ...o.serve.argv.slice(0, 1), ...(serve.model ? [serve.model] : []), ...(serve.out ? [serve.out] : [])];
-  const underHome = readPaths.some((p) => HOMES.some((home) => (p + '/').startsWith(home)));
+  const under = (folders: string[]): boolean => readPaths.some((p) => folders.some((folder) => (p + '/').startsWith(folder)));
+  const underHome = under(HOMES);
+  const underTmp = under(TMP_FOLDERS);
   const privilegedPort = serve.port > 0 && serve.port < 1024;
   const exec = [o.node, ...o.serve.argv].map(systemdArg).join(' ');
   const lines = [
@@ -141,7 +134,8 @@ export function renderSystemdUnit(o: ResolvedSystemdOptions): string {
     ...(serve.out ? [`ReadWritePaths=${dirname(serve.out)}`] : []),
     ...(underHome ? ['# Read-only, not hidden: the app, node or the model lives under a home folder.'] : []),
     `ProtectHome=${underHome ? 'read-only' : 'yes'}`,
-    'PrivateTmp=yes',
+    ...(underTmp ? ['# The real /tmp, not a private one: the app, node, the model or --out lives under /tmp or /var/tmp.'] : []),
+    `PrivateTmp=${underTmp ? 'no' : 'yes'}`,
     'PrivateMounts=yes',
     ...(serve.device === 'cpu'
       ? ['PrivateDevices=yes']

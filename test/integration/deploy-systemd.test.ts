@@ -25,7 +25,7 @@ async function analyze(...args: string[]): Promise<{ code: number; output: strin
 
 describe('systemd-analyze checks the generated unit', { skip: skipUnlessProgram('systemd-analyze', 'systemd') }, () => {
   let dir: string;
-  /** The model and --out folder: outside /tmp, which the unit's PrivateTmp=yes hides. */
+  /** The model and --out folder: outside /tmp, so the unit can keep a private /tmp. */
   let visible: string;
 
   before(() => {

@@ -112,11 +112,6 @@ describe('resolveSystemdOptions rejects bad input in one line', () => {
     [{ serve: { port: 'abc' } }, 'ERR_INVALID_OPTION', "Expected integer between 0 and 65535 for --port but received 'abc'"],
     [{ serve: { out: 'out/sampled' } }, 'ERR_INVALID_OPTION', 'Expected an existing user that can write /srv/tpdne/out (a dynamic user owns no folder; serve --out needs one) for --user but received nothing'],
     [{ user: 'www', serve: { out: 'my out/sampled' } }, 'ERR_INVALID_OPTION', "Expected a path without spaces, quotes or any of ; { } $ # % \\ for --out but received '/srv/tpdne/my out/sampled'"],
-    [{ cwd: '/tmp/tpdne' }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --cwd but received '/tmp/tpdne'"],
-    [{ bin: '/var/tmp/tpdne/bin/tpdne.js' }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --bin but received '/var/tmp/tpdne/bin/tpdne.js'"],
-    [{ node: '/tmp/node/bin/node' }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --node but received '/tmp/node/bin/node'"],
-    [{ serve: { model: '/tmp/m.onnx' } }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --model but received '/tmp/m.onnx'"],
-    [{ user: 'www', serve: { out: '/tmp/out/sampled' } }, 'ERR_INVALID_OPTION', "Expected a path outside /tmp and /var/tmp (the unit has PrivateTmp=yes: the service sees an empty /tmp of its own) for --out but received '/tmp/out/sampled'"],
     [{ group: 'x' } as SystemdOptions, 'ERR_INVALID_OPTION', "Expected a known option for --group but received 'x'"],
   ];
   for (const [input, code, message] of bad) {
@@ -124,6 +119,27 @@ describe('resolveSystemdOptions rejects bad input in one line', () => {
       assert.throws(() => resolveSystemdOptions({ ...PATHS, ...input }), { code, message });
     });
   }
+});
+
+describe('a unit whose paths live under /tmp', () => {
+  // PrivateTmp=yes would hide them from the service: such a unit keeps the real /tmp.
+  const table: [string, SystemdOptions][] = [
+    ['the checkout', { cwd: '/tmp/tpdne', bin: '/tmp/tpdne/bin/tpdne.js' }],
+    ['tpdne itself', { bin: '/var/tmp/tpdne/bin/tpdne.js' }],
+    ['node', { node: '/tmp/node/bin/node' }],
+    ['the model', { serve: { model: '/tmp/m.onnx' } }],
+    ['--out', { user: 'www', serve: { out: '/tmp/out/sampled' } }],
+  ];
+  for (const [what, options] of table) {
+    it(`has PrivateTmp=no, said why, when ${what} is there`, () => {
+      const text = renderSystemdUnit(resolveSystemdOptions({ ...PATHS, ...options }));
+      assert.deepEqual(parseUnit(text)['Service']!['PrivateTmp'], ['no']);
+      assert.match(text, /^# The real \/tmp, not a private one: .*$/m);
+    });
+  }
+  it('keeps PrivateTmp=yes otherwise (/tmpfoo is not /tmp)', () => {
+    assert.deepEqual(unit({ serve: { model: '/tmpfoo/m.onnx' } })['Service']!['PrivateTmp'], ['yes']);
+  });
 });
 
 describe('resolveSystemdOptions checks this machine unless otherHost', () => {
