@@ -124,17 +124,21 @@ export function slotWindow(interval: number): { digits: number; slots: number } 
   return null;
 }
 
-/** The server's --interval, as nginx can cut time into it (see {@link slotWindow}). */
+/** The server's --interval. */
 function intervalOption(value: unknown): number {
-  const interval = integerOption('interval', value, DEFAULT_NGINX_OPTIONS.interval, 20, 3_600_000);
-  if (interval < 1000 && slotWindow(interval) === null) {
-    invalidOption(
-      'interval',
-      `an interval nginx can cut time into: 1000 ms or more, or one made of 2s and 5s (100, 125, 200, 250, 400, 500, 625, 800…) with at most ${MAX_MAP_SLOTS} slots in 1000 s`,
-      value,
-    );
-  }
-  return interval;
+  return integerOption('interval', value, DEFAULT_NGINX_OPTIONS.interval, 20, 3_600_000);
+}
+
+/**
+ * The time buckets the pointers' cache key counts, for an interval below a second: the
+ * interval itself where {@link slotWindow} can cut time into it (each bucket edge is a
+ * server slot edge), else the longest interval below it that can be cut, so a cached
+ * pointer is never more than one slot behind and the origin sees at most one fetch per
+ * bucket (300 ms slots: 250 ms buckets).
+ */
+export function slotBucket(interval: number): number {
+  for (let bucket = interval; bucket > 1; bucket--) if (slotWindow(bucket) !== null) return bucket;
+  return 1;
 }
 
 /** The domain as an nginx identifier, so two sites on one nginx never share a zone or a variable. */
@@ -294,10 +298,13 @@ export function renderNginxConfig(o: ResolvedNginxOptions): string {
     '',
   ];
   if (subSecond) {
+    const bucket = slotBucket(o.interval);
     out.push(
-      `# The slot of the current instant ($msec is "<seconds>.<ms>"): ${o.interval} ms slots, counted within`,
-      `# windows of ${10 ** slotWindow(o.interval)!.digits} s that hold a whole number of them, so each edge is the server's.`,
-      ...block(`map $msec ${slotVar}`, [...slotMapEntries(o.interval), 'default $msec;']),
+      bucket === o.interval
+        ? `# The slot of the current instant ($msec is "<seconds>.<ms>"): ${o.interval} ms slots, counted within`
+        : `# ${o.interval} ms slots do not fit decimal time ($msec is "<seconds>.<ms>"): ${bucket} ms buckets stand in, so a pointer is at most one slot old, counted within`,
+      `# windows of ${10 ** slotWindow(bucket)!.digits} s that hold a whole number of them${bucket === o.interval ? ", so each edge is the server's" : ''}.`,
+      ...block(`map $msec ${slotVar}`, [...slotMapEntries(bucket), 'default $msec;']),
       '',
     );
   }
