@@ -9,6 +9,7 @@ import type { StaticFile } from './static.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { embedCsp, renderEmbedPage } from './embed-page.js';
 import type { Favicons } from './favicon.js';
+import { createFrameHeaders } from './frame-headers.js';
 
 export interface HealthReport {
   status: 'starting' | 'ok' | 'degraded';
@@ -121,14 +122,24 @@ export function createHttpHandler(options: HttpHandlerOptions) {
     'CDN-Cache-Control': `public, max-age=${sharedSeconds}`,
   };
 
+  // With `*` the CORS headers are the same for every request, so they are part of the
+  // headers made once per frame; an origin list answers each Origin differently.
+  const frameHeaders = createFrameHeaders({
+    type,
+    pointer: pointerHeaders,
+    immutable: { 'Cache-Control': IMMUTABLE },
+    cors: origins.any ? origins.corsHeaders(undefined) : {},
+  });
+
   function sendFrame(req: IncomingMessage, res: ServerResponse, frame: Frame, immutable: boolean): void {
-    const headers = {
-      ...(immutable ? { 'Cache-Control': IMMUTABLE } : pointerHeaders),
-      'X-Tpdne-Slot': String(frame.slot),
-      'Cross-Origin-Resource-Policy': 'cross-origin',
-      ...origins.corsHeaders(req.headers.origin),
-    };
-    sendValidated(req, res, { etag: frame.etag, modifiedAt: frame.createdAt, immutable }, headers, type, () => frame.bytes);
+    const headers = frameHeaders.get(frame, immutable, origins.any ? undefined : origins.corsHeaders(req.headers.origin));
+    if (conditionMet(req, frame.etag, frame.createdAt, immutable)) {
+      res.writeHead(304, headers.notModified);
+      res.end();
+      return;
+    }
+    res.writeHead(200, headers.ok);
+    res.end(req.method === 'HEAD' ? undefined : frame.bytes);
   }
 
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
