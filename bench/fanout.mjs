@@ -15,6 +15,8 @@
 //
 // FANOUT_VIEWERS=1000,5000,10000 FANOUT_SIZES=65536,131072 FANOUT_SECONDS=6
 // FANOUT_ROUNDS=2 FANOUT_TRANSPORTS=ws,uws; --quick: 1000,5000 viewers, 4 s, 1 round.
+// FANOUT_COMPARE=<dir>: also the ws stream of another built checkout (its
+// bench/server-child.mjs), as rows `ws@<dir name>`, for before/after figures.
 import { sleep, round, QUICK, printTable, writeResult, startChild } from './lib.mjs';
 
 const list = (value, fallback) => (value ? value.split(',').map(Number) : fallback);
@@ -28,8 +30,9 @@ const FRAMES = Math.max(4, Math.round(SECONDS * FPS));
 let slotBase = Math.floor(Date.now() / 250) + 1_000_000;
 
 /** One server and its own load generator; `stop()` ends both. */
-async function startSide(mode, index) {
-  const server = startChild('server-child.mjs', [mode]);
+async function startSide(mode) {
+  const [transport, checkout] = mode.split('@');
+  const server = startChild(checkout ? `${process.env.FANOUT_COMPARE}/bench/server-child.mjs` : 'server-child.mjs', [transport]);
   let viewers = null;
   const side = { mode, server, connected: 0, stop: () => Promise.allSettled([viewers?.stop(), server.stop()]) };
   try {
@@ -74,8 +77,9 @@ async function measureRow(side, size) {
 const results = { fps: FPS, frames: FRAMES, seconds: SECONDS, rounds: ROUNDS, rows: [], all: [], skipped: [] };
 const sides = [];
 try {
-  for (const [i, mode] of ['net', ...TRANSPORTS].entries()) {
-    const side = await startSide(mode, i);
+  const compare = process.env.FANOUT_COMPARE ? [`ws@${process.env.FANOUT_COMPARE.split('/').filter(Boolean).at(-1)}`] : [];
+  for (const mode of ['net', ...TRANSPORTS, ...compare]) {
+    const side = await startSide(mode);
     if (side.unsupported) {
       await side.stop();
       console.log(`fanout: ${mode} rows skipped: this build's startTpdne has no 'transport' option yet`);
@@ -112,6 +116,7 @@ for (const row of results.all) {
 for (const row of results.rows) {
   const base = results.rows.find((b) => b.mode === 'net' && b.viewers === row.viewers && b.frameKB === row.frameKB);
   row.cpuRatio = row.mode === 'net' || !base ? null : round(row.cpuMsPerFrame / base.cpuMsPerFrame);
+  row.skewP99Ratio = row.mode === 'net' || !base ? null : round(row.skewP99 / base.skewP99);
 }
 results.rows.sort((a, b) => a.viewers - b.viewers || a.frameKB - b.frameKB || (a.mode === 'net' ? -1 : 1));
 printTable(`Fan-out, ${FPS} fps, ${FRAMES} frames per row, best of ${ROUNDS} (ratio: server CPU per frame / raw net sockets at the same N and size)`, [

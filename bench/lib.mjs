@@ -45,8 +45,8 @@ export function writeResult(name, result) {
 export function startChild(script, args = [], { execArgv = [], env = {} } = {}) {
   // BENCH_CPU_PROF=<dir>: the servers write a V8 CPU profile there (summarise it with
   // `node bench/profile-summary.mjs <file>`).
-  const profile = process.env.BENCH_CPU_PROF && script.startsWith('server') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
+  const profile = process.env.BENCH_CPU_PROF && script.includes('server-child') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = fork(script.startsWith('/') ? script : fileURLToPath(new URL(script, import.meta.url)), args, {
     execArgv: [...execArgv, ...profile],
     env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

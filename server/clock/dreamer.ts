@@ -2,7 +2,7 @@ import { slotAt, slotStart } from './slot.js';
 import { createFrame, type Frame } from '../frames/frame.js';
 import type { FrameStore } from '../frames/store.js';
 import type { Encoder } from '../encode/encoder.js';
-import type { Generator, StageTimings } from '../model/generator.js';
+import type { GeneratedImage, Generator, StageTimings } from '../model/generator.js';
 import { describeError, isTpdneError, ErrorCodes } from '../errors.js';
 
 export interface DreamerOptions {
@@ -54,8 +54,11 @@ const FPS_WINDOW_MS = 10_000;
 
 /**
  * The clock: generates the frame for an upcoming slot, holds it until the slot begins,
- * then publishes it. Generations never overlap. When the model is slower than the
- * interval, it aims at the first slot it can still make and counts the ones it skips.
+ * then publishes it. Generations never overlap, but the next one starts as soon as the
+ * last has returned, while that frame is encoded and held: the model (a worker thread)
+ * and the encoder (libvips threads) then work at once, and a frame gets up to two
+ * intervals to be ready instead of one. When the model is slower than the interval, it
+ * aims at the first slot it can still make and counts the ones it skips.
  */
 export function createDreamer(options: DreamerOptions): Dreamer {
   const { generator, encoder, store, interval, log } = options;
@@ -104,18 +107,41 @@ export function createDreamer(options: DreamerOptions): Dreamer {
     lastFailure = kind;
   }
 
-  async function makeFrame(target: number): Promise<{ frame: Omit<Frame, 'etag' | 'createdAt'>; timings: DreamerTimings }> {
-    const generated = await generator.generate(target);
-    const t0 = performance.now();
-    const encoded = await encoder.encode(generated.rgb);
-    const encode = performance.now() - t0;
+  type Made = { frame: Omit<Frame, 'etag' | 'createdAt'>; timings: DreamerTimings };
+
+  /** A frame in the making: its slot, when the model is free again, and the frame (neither rejects). */
+  interface Making {
+    target: number;
+    generated: Promise<boolean>;
+    made: Promise<{ made: Made; work: number } | { error: unknown }>;
+  }
+
+  /** Generates the frame of the next slot it can still make, and encodes it as soon as the image is there. */
+  function makeNext(): Making {
+    const startedAt = now();
+    // Aim at the first slot whose start we can still beat, given how long frames take.
+    const target = Math.max(lastTarget + 1, slotAt(startedAt + estimate, interval) + 1);
+    lastTarget = target;
+    const generation = generator.generate(target);
+    const made = generation.then(async function encodeFrame(generated) {
+      const modelMs = now() - startedAt;
+      const t0 = performance.now();
+      const encoded = await encoder.encode(generated.rgb);
+      const encode = performance.now() - t0;
+      const frame = { slot: target, width: encoded.width, height: encoded.height, format: encoded.format, bytes: encoded.bytes };
+      return { made: { frame, timings: { ...generated.timings, encode, publish: 0 } }, work: modelMs + encode };
+    });
     return {
-      frame: { slot: target, width: encoded.width, height: encoded.height, format: encoded.format, bytes: encoded.bytes },
-      timings: { ...generated.timings, encode, publish: 0 },
+      target,
+      generated: generation.then(
+        () => true,
+        () => false,
+      ),
+      made: made.catch((error: unknown) => ({ error })),
     };
   }
 
-  function publish(made: Awaited<ReturnType<typeof makeFrame>>, readyAt: number): void {
+  function publish(made: Made, readyAt: number): void {
     const { slot } = made.frame;
     const at = now();
     // Late means the frame was not ready when its slot began (timer jitter is not lateness).
@@ -139,27 +165,34 @@ export function createDreamer(options: DreamerOptions): Dreamer {
   }
 
   async function run(): Promise<void> {
-    while (!closed) {
-      const startedAt = now();
-      // Aim at the first slot whose start we can still beat, given how long frames take.
-      const target = Math.max(lastTarget + 1, slotAt(startedAt + estimate, interval) + 1);
-      lastTarget = target;
-      let made;
-      try {
-        made = await makeFrame(target);
-      } catch (err) {
+    let next: Making | null = null;
+    try {
+      while (!closed) {
+        const current: Making = next ?? makeNext();
+        next = null;
+        // The next slot's generation starts as soon as the model is free, while this
+        // frame is encoded and held (generations themselves never overlap).
+        if ((await current.generated) && !closed) next = makeNext();
+        const outcome = await current.made;
         if (closed) break;
-        fail(err);
-        // Don't spin on a failing model: wait for the slot we were aiming at.
-        await sleep(slotStart(target, interval) - now());
-        continue;
+        if ('error' in outcome) {
+          fail(outcome.error);
+          // Don't spin on a failing model: wait for the slot we were aiming at.
+          await sleep(slotStart(current.target, interval) - now());
+          continue;
+        }
+        const readyAt = now();
+        // The work a frame takes (model + encode), not the time it waited for its turn.
+        estimate = estimate * 0.7 + outcome.work * 0.3;
+        const start = slotStart(current.target, interval);
+        // Timers may fire a millisecond early: never publish before the slot has begun.
+        while (!closed && now() < start) await sleep(start - now());
+        if (closed && lastPublished !== null) break;
+        publish(outcome.made, readyAt);
       }
-      const readyAt = now();
-      estimate = estimate * 0.7 + (readyAt - startedAt) * 0.3;
-      // Timers may fire a millisecond early: never publish before the slot has begun.
-      while (!closed && now() < slotStart(target, interval)) await sleep(slotStart(target, interval) - now());
-      if (closed && lastPublished !== null) break;
-      publish(made, readyAt);
+    } finally {
+      // close() resolves once no frame is in the making (the service then releases the model).
+      if (next) await next.made;
     }
   }
 
