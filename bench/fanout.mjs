@@ -71,6 +71,8 @@ async function measureRow(side, size) {
     broadcastP50: round(ran.broadcastP50, 1),
     broadcastP99: round(ran.broadcastP99, 1),
     fps: round(ran.fpsAchieved, 2),
+    rssMiB: round(ran.rssMiB, 1),
+    rssGrowthMiB: round(ran.rssGrowthMiB, 1),
   };
 }
 
@@ -120,7 +122,7 @@ for (const row of results.rows) {
 }
 results.rows.sort((a, b) => a.viewers - b.viewers || a.frameKB - b.frameKB || (a.mode === 'net' ? -1 : 1));
 printTable(`Fan-out, ${FPS} fps, ${FRAMES} frames per row, best of ${ROUNDS} (ratio: server CPU per frame / raw net sockets at the same N and size)`, [
-  ['server', 'viewers', 'KB', 'CPU ms/frame', 'ratio', 'skew p50', 'p99', 'max', 'skipped', 'broadcast p99', 'fps'],
-  ...results.rows.map((r) => [r.mode, r.viewers, r.frameKB, r.cpuMsPerFrame, r.cpuRatio ?? 'base', r.skewP50, r.skewP99, r.skewMax, `${round(r.skippedShare * 100, 1)}%`, r.broadcastP99, r.fps]),
+  ['server', 'viewers', 'KB', 'CPU ms/frame', 'ratio', 'skew p50', 'p99', 'max', 'skipped', 'broadcast p99', 'fps', 'RSS MiB'],
+  ...results.rows.map((r) => [r.mode, r.viewers, r.frameKB, r.cpuMsPerFrame, r.cpuRatio ?? 'base', r.skewP50, r.skewP99, r.skewMax, `${round(r.skippedShare * 100, 1)}%`, r.broadcastP99, r.fps, r.rssMiB]),
 ]);
 writeResult('fanout', results);

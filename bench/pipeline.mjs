@@ -7,7 +7,7 @@
 // the main thread's event-loop delay while it dreams. The baseline of a row is its own
 // interval: "busy" = (inference + encode p50) / interval.
 //
-// PIPELINE_SECONDS=8 PIPELINE_SIZES=256,512,1024; --quick: 4 s.
+// PIPELINE_SECONDS=8 PIPELINE_SIZES=256,512,1024 OMORI_MODEL=<path>; --quick: 4 s.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { QUICK, round, printTable, writeResult } from './lib.mjs';
 const run = promisify(execFile);
 const SECONDS = Number(process.env.PIPELINE_SECONDS ?? (QUICK ? 4 : 8));
 const SIZES = process.env.PIPELINE_SIZES?.split(',').map(Number) ?? [256, 512, 1024];
-const OMORI = fileURLToPath(new URL('../../shared/models/omori-sprites-32.onnx', import.meta.url));
+const OMORI = process.env.OMORI_MODEL ?? fileURLToPath(new URL('../../shared/models/omori-sprites-32.onnx', import.meta.url));
 const INTERVAL = 250;
 const models = ['builtin'];
 if (existsSync(OMORI)) models.push(OMORI);

@@ -26,8 +26,12 @@ for (const [id, us] of self) {
   const where = ['(idle)', '(program)', '(garbage collector)'].includes(name) ? name : place(f.url);
   places.set(where, (places.get(where) ?? 0) + us);
 }
-const pct = (us) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
-console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled`);
+// Shares of the time the process was busy: idle time depends on how long it waited for load.
+const busy = total - (places.get('(idle)') ?? 0);
+places.delete('(idle)');
+fns.delete('(idle)');
+const pct = (us) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
+console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy (shares below are of busy time)`);
 console.log('by place:');
 for (const [k, v] of [...places].sort((a, b) => b[1] - a[1])) console.log(`  ${pct(v)}  ${k}`);
 console.log(`top ${top} functions (self time):`);

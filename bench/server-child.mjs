@@ -159,6 +159,7 @@ serveRequests({
     const broadcast = [];
     const firstSlot = nextSlot;
     lag.enable();
+    const rss0 = process.memoryUsage().rss;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < count; i++) {
@@ -191,6 +192,8 @@ serveRequests({
       broadcastP99: percentile(broadcast, 99),
       skipped: server.skipped() - skippedBefore,
       lagP99: lag.percentile(99) / 1e6,
+      rssMiB: process.memoryUsage().rss / 2 ** 20,
+      rssGrowthMiB: (process.memoryUsage().rss - rss0) / 2 ** 20,
     };
   },
   async mem() {

@@ -1,7 +1,12 @@
 import type { Frame } from '../frames/frame.js';
 import { frameMessage } from './message.js';
 
-const wires = new WeakMap<Frame, Buffer>();
+/**
+ * Only the latest frame's wire bytes are kept: that is the frame every broadcast and every
+ * new viewer sends. Keeping one per frame of the store's ring (240 by default) would hold
+ * another copy of every kept image.
+ */
+let latest: { frame: Frame; wire: Buffer } | null = null;
 
 /** RFC 6455 5.2: FIN + binary opcode, unmasked (server to client), then the payload length. */
 export function binaryFrameHeader(length: number): Buffer {
@@ -28,11 +33,9 @@ export function binaryFrameHeader(length: number): Buffer {
  * payload separately.)
  */
 export function wireFrame(frame: Frame, interval: number): Buffer {
-  let wire = wires.get(frame);
-  if (!wire) {
+  if (latest?.frame !== frame) {
     const message = frameMessage(frame, interval);
-    wire = Buffer.concat([binaryFrameHeader(message.length), message]);
-    wires.set(frame, wire);
+    latest = { frame, wire: Buffer.concat([binaryFrameHeader(message.length), message]) };
   }
-  return wire;
+  return latest.wire;
 }

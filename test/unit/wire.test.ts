@@ -23,10 +23,14 @@ describe('wire frame', () => {
     });
   }
 
-  it('is built once per frame: the same Buffer every call', () => {
+  it('is built once per frame: the same Buffer every call, and the right one for each frame', () => {
     const f = frame(1000);
-    assert.equal(wireFrame(f, 250), wireFrame(f, 250));
-    assert.notEqual(wireFrame(frame(1000, 10), 250), wireFrame(f, 250));
+    const g = frame(1000, 10);
+    const wire = wireFrame(f, 250);
+    assert.equal(wireFrame(f, 250), wire);
+    assert.notEqual(wireFrame(g, 250), wire);
+    assert.deepEqual(wireFrame(f, 250), wire);
+    assert.deepEqual(wireFrame(f, 250).subarray(-1000), f.bytes);
   });
 
   it('writes the header table of RFC 6455 5.2', () => {
