@@ -113,7 +113,8 @@ export function createDreamer(options: DreamerOptions): Dreamer {
   interface Making {
     target: number;
     generated: Promise<boolean>;
-    made: Promise<{ made: Made; work: number } | { error: unknown }>;
+    /** The frame, when it was ready, and the work it took (model + encode, not waiting for its turn). */
+    made: Promise<{ made: Made; readyAt: number; work: number } | { error: unknown }>;
   }
 
   /** Generates the frame of the next slot it can still make, and encodes it as soon as the image is there. */
@@ -129,7 +130,7 @@ export function createDreamer(options: DreamerOptions): Dreamer {
       const encoded = await encoder.encode(generated.rgb);
       const encode = performance.now() - t0;
       const frame = { slot: target, width: encoded.width, height: encoded.height, format: encoded.format, bytes: encoded.bytes };
-      return { made: { frame, timings: { ...generated.timings, encode, publish: 0 } }, work: modelMs + encode };
+      return { made: { frame, timings: { ...generated.timings, encode, publish: 0 } }, readyAt: now(), work: modelMs + encode };
     });
     return {
       target,
@@ -181,14 +182,12 @@ export function createDreamer(options: DreamerOptions): Dreamer {
           await sleep(slotStart(current.target, interval) - now());
           continue;
         }
-        const readyAt = now();
-        // The work a frame takes (model + encode), not the time it waited for its turn.
         estimate = estimate * 0.7 + outcome.work * 0.3;
         const start = slotStart(current.target, interval);
         // Timers may fire a millisecond early: never publish before the slot has begun.
         while (!closed && now() < start) await sleep(start - now());
         if (closed && lastPublished !== null) break;
-        publish(outcome.made, readyAt);
+        publish(outcome.made, outcome.readyAt);
       }
     } finally {
       // close() resolves once no frame is in the making (the service then releases the model).

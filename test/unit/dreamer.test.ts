@@ -63,14 +63,14 @@ describe('dreamer', () => {
   });
 
   it('starts the next generation while a frame is encoded and held, so one run longer than the interval is not late', async () => {
-    // 60 ms slots; one run of 100 ms (longer than a slot, shorter than two) among 5 ms ones.
+    // 100 ms slots; one run of 150 ms (longer than a slot, shorter than two) among 5 ms ones.
     let calls = 0;
     const spiky: GenerateFunction = async (slot) => {
       calls++;
-      await new Promise((r) => setTimeout(r, calls === 6 ? 100 : 5));
+      await new Promise((r) => setTimeout(r, calls === 6 ? 150 : 5));
       return shade(slot);
     };
-    const { published, dreamer } = await run(spiky, 60, 10);
+    const { published, dreamer } = await run(spiky, 100, 10);
     await dreamer.close();
     const slots = published.map((p) => p.frame.slot);
     for (let i = 1; i < slots.length; i++) assert.equal(slots[i], slots[i - 1]! + 1, `slots ${slots.join(',')}`);
