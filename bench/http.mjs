@@ -6,7 +6,9 @@
 // the per-frame work is part of what is measured. Ratio: tpdne requests/s / nginx's.
 //
 // Rounds alternate nginx, tpdne; the ratio is each round's, and the figure the median
-// round's (this machine is shared: a neighbour's build bends single rounds).
+// round's (this machine is shared: a neighbour's build bends single rounds). A third
+// server, a bare node:http handler sending the same bytes, shows the floor of Node's
+// HTTP stack: what no handler code could beat.
 // HTTP_SECONDS=4 per round, HTTP_ROUNDS=3, HTTP_FRAME_BYTES=18432 (the built-in model's
 // 512 px WebP is about 18 KB); --quick: 3 s, 1 round.
 import { execFile } from 'node:child_process';
@@ -44,10 +46,12 @@ async function wrk(url) {
 
 const prefix = mkdtempSync(join(tmpdir(), 'tpdne-bench-nginx-'));
 const server = startChild('server-child.mjs', ['ws']);
+const floor = startChild('server-child.mjs', ['http']);
 let nginx = null;
 const results = { connections: CONNECTIONS, seconds: SECONDS, rounds: [], frameBytes: FRAME_BYTES };
 try {
   const info = await server.started(60_000);
+  const floorInfo = await floor.started(60_000);
   const bytes = randomBytes(FRAME_BYTES);
   const root = join(prefix, 'root');
   mkdirSync(root);
@@ -63,21 +67,24 @@ try {
   nginx = await startNginx(prefix, wrapSiteConfig(prefix, site), port);
   // A new frame every 250 ms for the whole run, same bytes, as the dreamer would publish them.
   const frames = Math.ceil(((SECONDS + 1) * 2 * ROUNDS + 4) * 4);
-  const publishing = server.request({ type: 'publish', frameBytes: FRAME_BYTES, fps: 4, count: frames, fixedBytes: bytes.toString('base64') }, 600_000);
+  const publish = { type: 'publish', frameBytes: FRAME_BYTES, fps: 4, count: frames, fixedBytes: bytes.toString('base64') };
+  const publishing = Promise.all([server.request(publish, 600_000), floor.request(publish, 600_000)]);
   await new Promise((r) => setTimeout(r, 500));
   const tpdneUrl = `http://127.0.0.1:${info.port}/image.webp`;
   const nginxUrl = `http://127.0.0.1:${port}/image.webp`;
-  // Warm-up, both (JIT, file cache).
-  await Promise.all([run('wrk', ['-t1', '-c8', '-d1s', tpdneUrl]), run('wrk', ['-t1', '-c8', '-d1s', nginxUrl])]);
+  const floorUrl = `http://127.0.0.1:${floorInfo.port}/image.webp`;
+  // Warm-up, all three (JIT, file cache).
+  for (const url of [tpdneUrl, nginxUrl, floorUrl]) await run('wrk', ['-t1', '-c8', '-d1s', url]);
   for (let i = 0; i < ROUNDS; i++) {
     const n = await wrk(nginxUrl);
     const t = await wrk(tpdneUrl);
-    results.rounds.push({ nginx: n, tpdne: t });
-    console.log(`  round ${i + 1}: nginx ${round(n.rps, 0)} req/s, tpdne ${round(t.rps, 0)} req/s (${round(t.rps / n.rps)}×)`);
+    const f = await wrk(floorUrl);
+    results.rounds.push({ nginx: n, tpdne: t, floor: f });
+    console.log(`  round ${i + 1}: nginx ${round(n.rps, 0)} req/s, tpdne ${round(t.rps, 0)} req/s (${round(t.rps / n.rps)}×), bare node:http ${round(f.rps, 0)} req/s (${round(f.rps / n.rps)}×)`);
   }
   await publishing;
 } finally {
-  await Promise.allSettled([server.stop(), nginx?.stop()]);
+  await Promise.allSettled([server.stop(), floor.stop(), nginx?.stop()]);
   rmSync(prefix, { recursive: true, force: true });
 }
 // The median round by ratio, all its figures from that round.
@@ -85,12 +92,15 @@ const ranked = results.rounds.map((r) => ({ ...r, ratio: r.tpdne.rps / r.nginx.r
 const mid = ranked[Math.floor(ranked.length / 2)];
 results.nginx = mid.nginx;
 results.tpdne = { ...mid.tpdne, non2xx: results.rounds.reduce((s, r) => s + r.tpdne.non2xx, 0) };
+results.floor = mid.floor;
+results.floorRatio = round(mid.floor.rps / mid.nginx.rps);
 results.ratio = round(mid.ratio);
 results.ratios = ranked.map((r) => round(r.ratio));
 printTable(`GET /image.webp, ${FRAME_BYTES} bytes, wrk -t1 -c${CONNECTIONS}, median of ${ROUNDS} rounds × ${SECONDS} s (ratio: requests/s / nginx's; all rounds ${results.ratios.join(', ')})`, [
   ['server', 'req/s', 'ratio', 'p50 ms', 'p99 ms'],
   ['nginx', round(results.nginx.rps, 0), 'base', round(results.nginx.p50), round(results.nginx.p99)],
   ['tpdne', round(results.tpdne.rps, 0), results.ratio, round(results.tpdne.p50), round(results.tpdne.p99)],
+  ['bare node:http', round(results.floor.rps, 0), results.floorRatio, round(results.floor.p50), round(results.floor.p99)],
 ]);
 if (results.tpdne.non2xx) console.log(`http: ${results.tpdne.non2xx} tpdne responses were not 2xx/3xx`);
 writeResult('http', results);

@@ -11,7 +11,11 @@
 //                                        buffered limit)
 //   node bench/server-child.mjs dream    tpdne with a real (tiny) model function that
 //                                        counts its invocations
+//   node bench/server-child.mjs http     the floor of Node's HTTP stack: a bare
+//                                        http.createServer answering every request with
+//                                        the current frame's bytes and two headers
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serveRequests, sleep, percentile } from './lib.mjs';
@@ -89,6 +93,27 @@ async function startNetBaseline() {
   };
 }
 
+async function startHttpFloor() {
+  let bytes = Buffer.alloc(0);
+  const server = createHttpServer(function bare(req, res) {
+    res.writeHead(200, { 'Content-Type': 'image/webp', 'Content-Length': bytes.length });
+    res.end(bytes);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    viewers: () => 0,
+    skipped: () => 0,
+    publish(frame) {
+      bytes = frame.bytes;
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 async function startService() {
   const [{ startTpdne }, { createFrame }] = await Promise.all([load('server/service.js'), load('server/frames/frame.js')]);
   const supported = await transportSupported();
@@ -138,7 +163,7 @@ async function startService() {
   };
 }
 
-const server = mode === 'net' ? await startNetBaseline() : await startService();
+const server = mode === 'net' ? await startNetBaseline() : mode === 'http' ? await startHttpFloor() : await startService();
 const payloads = new Map();
 // Ahead of the real clock, so a frame of the dreamer's could never replace the bench's.
 let nextSlot = Math.floor(Date.now() / INTERVAL) + 1_000_000;
