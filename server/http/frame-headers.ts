@@ -11,6 +11,8 @@ export interface FrameHeaderOptions {
   immutable: Readonly<Record<string, string>>;
   /** CORS headers that are the same for every request (those of `*`). Default none. */
   cors?: Readonly<Record<string, string>>;
+  /** Headers every response carries, for `whole`. Default none. */
+  base?: Readonly<Record<string, string>>;
 }
 
 export interface FrameHeaders {
@@ -18,9 +20,10 @@ export interface FrameHeaders {
    * The response headers of `frame` for a 200 (`ok`, with Content-Type and
    * Content-Length) and a 304 (`notModified`), with the shared CORS headers or, when
    * given, the request's own `cors`. Without `cors` they are built once per frame and
-   * kind, then shared by every request.
+   * kind, then shared by every request. `whole` is `ok` with the `base` headers, for a
+   * response on which nothing was set yet.
    */
-  get(frame: Frame, immutable: boolean, cors?: Readonly<Record<string, string>>): { ok: Headers; notModified: Headers };
+  get(frame: Frame, immutable: boolean, cors?: Readonly<Record<string, string>>): { ok: Headers; notModified: Headers; whole: Headers };
 }
 
 /**
@@ -29,7 +32,8 @@ export interface FrameHeaders {
  * frame (Last-Modified's date string included) instead of once per request.
  */
 export function createFrameHeaders(options: FrameHeaderOptions): FrameHeaders {
-  const cache = new WeakMap<Frame, { pointer?: { ok: Headers; notModified: Headers }; immutable?: { ok: Headers; notModified: Headers } }>();
+  type Entry = { ok: Headers; notModified: Headers; whole: Headers };
+  const cache = new WeakMap<Frame, { pointer?: Entry; immutable?: Entry }>();
 
   function build(frame: Frame, immutable: boolean, cors: Readonly<Record<string, string>> | undefined) {
     const notModified = Object.freeze({
@@ -41,7 +45,7 @@ export function createFrameHeaders(options: FrameHeaderOptions): FrameHeaders {
       'Last-Modified': new Date(frame.createdAt).toUTCString(),
     });
     const ok = Object.freeze({ 'Content-Type': options.type, ...notModified, 'Content-Length': frame.bytes.length });
-    return { ok, notModified };
+    return { ok, notModified, whole: Object.freeze({ ...options.base, ...ok }) };
   }
 
   return {

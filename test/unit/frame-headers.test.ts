@@ -9,6 +9,7 @@ const headers = createFrameHeaders({
   pointer: { 'Cache-Control': 'public, max-age=0' },
   immutable: { 'Cache-Control': 'immutable' },
   cors: { 'Access-Control-Allow-Origin': '*' },
+  base: { 'X-Content-Type-Options': 'nosniff' },
 });
 
 describe('frame headers', () => {
@@ -18,6 +19,7 @@ describe('frame headers', () => {
     assert.deepEqual(headers.get(f, false).notModified, shared);
     assert.deepEqual(headers.get(f, false).ok, { 'Content-Type': 'image/webp', ...shared, 'Content-Length': 300 });
     assert.equal(headers.get(f, true).ok['Cache-Control'], 'immutable');
+    assert.deepEqual(headers.get(f, false).whole, { 'X-Content-Type-Options': 'nosniff', ...headers.get(f, false).ok });
   });
 
   it('builds them once per frame and kind, and shares them', () => {
