@@ -2,7 +2,7 @@ import { slotAt, slotStart } from './slot.js';
 import { createFrame, type Frame } from '../frames/frame.js';
 import type { FrameStore } from '../frames/store.js';
 import type { Encoder } from '../encode/encoder.js';
-import type { Generator, StageTimings } from '../model/generator.js';
+import type { GeneratedImage, Generator, StageTimings } from '../model/generator.js';
 import { describeError, isTpdneError, ErrorCodes } from '../errors.js';
 
 export interface DreamerOptions {
@@ -55,12 +55,14 @@ export const FPS_WINDOW_MS = 10_000;
 
 /**
  * The clock: generates the frame for an upcoming slot, holds it until the slot begins,
- * then publishes it. Generations never overlap. When the model is slower than the
- * interval, it aims at the first slot it can still make and counts the ones it skips.
+ * then publishes it. Generations never overlap, but the next one starts as soon as the
+ * last has returned, while its frames are encoded and held: the model (a worker thread)
+ * and the encoder (libvips threads) then work at once, and a frame gets up to two
+ * intervals to be ready instead of one. When the model is slower than the interval, it
+ * aims at the first slot it can still make and counts the ones it skips.
  *
  * With a batching generator (`generator.batch` > 1) one run makes several consecutive
- * slots; each frame is still published exactly when its own slot begins, never early,
- * and the next run starts once the batch's first frame is out.
+ * slots; each frame is still published exactly when its own slot begins, never early.
  */
 export function createDreamer(options: DreamerOptions): Dreamer {
   const { generator, encoder, store, interval, log } = options;
@@ -111,26 +113,61 @@ export function createDreamer(options: DreamerOptions): Dreamer {
 
   type Made = { frame: Omit<Frame, 'etag' | 'createdAt'>; timings: DreamerTimings };
 
-  /** Generates the targets (one model run when batched), then encodes each: a frame, or why not. */
-  async function makeFrames(targets: readonly number[]): Promise<(Made | Error)[]> {
-    const generated =
-      targets.length === 1 || !generator.generateBatch ? [await generator.generate(targets[0]!)] : await generator.generateBatch(targets);
-    const made: (Made | Error)[] = [];
-    for (const [i, image] of generated.entries()) {
-      if (image instanceof Error) {
-        made.push(image);
-        continue;
-      }
-      const t0 = performance.now();
-      try {
-        const encoded = await encoder.encode(image.rgb);
-        const frame = { slot: targets[i]!, width: encoded.width, height: encoded.height, format: encoded.format, bytes: encoded.bytes };
-        made.push({ frame, timings: { ...image.timings, encode: performance.now() - t0, publish: 0 } });
-      } catch (err) {
-        made.push(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
-    return made;
+  /** A frame made, when it was ready, and the work it took (model + its encode, not waiting for its turn). */
+  type Outcome = { made: Made; readyAt: number; work: number } | { error: unknown };
+
+  /** One model run in the making: its slots, when the model is free again, and its frames (nothing rejects). */
+  interface Making {
+    targets: readonly number[];
+    generated: Promise<boolean>;
+    /** One outcome per target, in slot order. */
+    made: Promise<Outcome[]>;
+  }
+
+  /**
+   * Starts the run of the next slots it can still make (several when the generator
+   * batches), and encodes each image as soon as the run has returned.
+   */
+  function makeNext(): Making {
+    const startedAt = now();
+    const batch = Math.max(1, generator.generateBatch ? (generator.batch ?? 1) : 1);
+    // Aim at the first slot whose start we can still beat, given how long frames take.
+    const first = Math.max(lastTarget + 1, slotAt(startedAt + estimate, interval) + 1);
+    const targets = Array.from({ length: batch }, (_, i) => first + i);
+    lastTarget = targets.at(-1)!;
+    const generation: Promise<(GeneratedImage | Error)[]> =
+      batch === 1 ? generator.generate(first).then((image) => [image]) : generator.generateBatch!(targets);
+    const made = generation.then(
+      async function encodeFrames(images): Promise<Outcome[]> {
+        const modelMs = now() - startedAt;
+        const outcomes: Outcome[] = [];
+        for (const [i, image] of images.entries()) {
+          if (image instanceof Error) {
+            outcomes.push({ error: image });
+            continue;
+          }
+          const t0 = performance.now();
+          try {
+            const encoded = await encoder.encode(image.rgb);
+            const encode = performance.now() - t0;
+            const frame = { slot: targets[i]!, width: encoded.width, height: encoded.height, format: encoded.format, bytes: encoded.bytes };
+            outcomes.push({ made: { frame, timings: { ...image.timings, encode, publish: 0 } }, readyAt: now(), work: modelMs + encode });
+          } catch (error) {
+            outcomes.push({ error });
+          }
+        }
+        return outcomes;
+      },
+      (error: unknown) => targets.map(() => ({ error })),
+    );
+    return {
+      targets,
+      generated: generation.then(
+        () => true,
+        () => false,
+      ),
+      made,
+    };
   }
 
   function publish(made: Made, readyAt: number): void {
@@ -156,69 +193,37 @@ export function createDreamer(options: DreamerOptions): Dreamer {
     }
   }
 
-  /** Frames made and waiting for their slot, in slot order (at most one batch). */
-  const queue: { made: Made; readyAt: number }[] = [];
-  let publishTimer: NodeJS.Timeout | null = null;
-  /** Resolves the loop's wait for the first frame of the batch it just made. */
-  let firstOut: { slot: number; resolve: () => void } | null = null;
-
-  /** Publishes every queued frame whose slot has begun, and sets a timer for the next. */
-  function pump(): void {
-    if (publishTimer) clearTimeout(publishTimer);
-    publishTimer = null;
-    while (queue.length > 0 && !closed) {
-      const due = slotStart(queue[0]!.made.frame.slot, interval);
-      // Timers may fire a millisecond early: never publish before the slot has begun.
-      if (now() < due) {
-        publishTimer = setTimeout(pump, due - now());
-        return;
-      }
-      const next = queue.shift()!;
-      publish(next.made, next.readyAt);
-      if (firstOut && next.made.frame.slot >= firstOut.slot) {
-        firstOut.resolve();
-        firstOut = null;
-      }
-    }
-  }
-
   async function run(): Promise<void> {
-    while (!closed) {
-      const batch = Math.max(1, generator.generateBatch ? (generator.batch ?? 1) : 1);
-      const startedAt = now();
-      // Aim at the first slot whose start we can still beat, given how long frames take.
-      const first = Math.max(lastTarget + 1, slotAt(startedAt + estimate, interval) + 1);
-      const targets = Array.from({ length: batch }, (_, i) => first + i);
-      lastTarget = targets.at(-1)!;
-      let results;
-      try {
-        results = await makeFrames(targets);
-      } catch (err) {
-        if (closed) break;
-        fail(err);
-        // Don't spin on a failing model: wait for the slot we were aiming at.
-        await sleep(slotStart(first, interval) - now());
-        continue;
+    let next: Making | null = null;
+    try {
+      while (!closed) {
+        const current: Making = next ?? makeNext();
+        next = null;
+        // The next run starts as soon as the model is free, while this run's frames are
+        // encoded and held (runs themselves never overlap): one run ahead at most.
+        if ((await current.generated) && !closed) next = makeNext();
+        const outcomes = await current.made;
+        const made = outcomes.filter((o): o is Extract<Outcome, { made: Made }> => 'made' in o);
+        if (!closed) for (const o of outcomes) if ('error' in o) fail(o.error);
+        if (made.length === 0) {
+          if (closed) break;
+          // Don't spin on a failing model: wait for the slot we were aiming at.
+          await sleep(slotStart(current.targets[0]!, interval) - now());
+          continue;
+        }
+        estimate = estimate * 0.7 + made[0]!.work * 0.3;
+        for (const frame of made) {
+          const start = slotStart(frame.made.frame.slot, interval);
+          // Timers may fire a millisecond early: never publish before the slot has begun.
+          while (!closed && now() < start) await sleep(start - now());
+          // Closed while waiting: dropped, except a first frame ever (a store is never empty).
+          if (closed && lastPublished !== null) break;
+          publish(frame.made, frame.readyAt);
+        }
       }
-      const readyAt = now();
-      estimate = estimate * 0.7 + (readyAt - startedAt) * 0.3;
-      const made = results.filter((r): r is Made => !(r instanceof Error));
-      for (const err of results.filter((r): r is Error => r instanceof Error)) fail(err);
-      if (made.length === 0) {
-        await sleep(slotStart(first, interval) - now());
-        continue;
-      }
-      if (closed) {
-        // Closed while the first frame was being made: publish it, so a store is never empty.
-        if (lastPublished === null) publish(made[0]!, readyAt);
-        break;
-      }
-      // The next run starts once this batch's first frame is out: one batch ahead at most,
-      // and a batch of one behaves exactly like the unbatched loop.
-      const out = new Promise<void>((resolve) => (firstOut = { slot: made[0]!.frame.slot, resolve }));
-      queue.push(...made.map((m) => ({ made: m, readyAt })));
-      pump();
-      await out;
+    } finally {
+      // close() resolves once no run is in the making (the service then releases the model).
+      if (next) await next.made;
     }
   }
 
@@ -240,13 +245,7 @@ export function createDreamer(options: DreamerOptions): Dreamer {
     async close() {
       closed = true;
       if (sleepTimer) clearTimeout(sleepTimer);
-      if (publishTimer) clearTimeout(publishTimer);
       wake?.();
-      // Frames still waiting for their slot are dropped, except a first frame ever.
-      const waiting = queue.splice(0);
-      if (lastPublished === null && waiting.length > 0) publish(waiting[0]!.made, waiting[0]!.readyAt);
-      firstOut?.resolve();
-      firstOut = null;
       await loop;
     },
   };

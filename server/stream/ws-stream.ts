@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FrameStore } from '../frames/store.js';
 import type { Frame } from '../frames/frame.js';
-import { frameMessage } from './message.js';
+import { wireFrame } from './wire.js';
 import { createViewerGate } from './viewer-gate.js';
 import { viewerAddress } from './viewer-address.js';
 
@@ -62,6 +62,8 @@ export function createWsStream(options: StreamOptions): Stream {
   const path = options.path ?? '/stream';
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_INCOMING, clientTracking: true });
   const alive = new WeakSet<WebSocket>();
+  /** Each viewer's TCP socket, kept from the upgrade, for writing prebuilt frames (see sendFrame). */
+  const sockets = new WeakMap<WebSocket, Duplex>();
   let skipped = 0;
   const gate = createViewerGate({ path, maxViewers, maxViewersPerIp: options.maxViewersPerIp, allowOrigin: options.allowOrigin ?? ['*'] });
   let closing: Promise<void> | null = null;
@@ -72,7 +74,12 @@ export function createWsStream(options: StreamOptions): Stream {
       skipped++;
       return;
     }
-    ws.send(frameMessage(frame, interval), { binary: true });
+    // The frame's bytes, WebSocket framing included, are built once and the same Buffer
+    // goes to every viewer's socket. That stays correct beside ws's own Sender (pings,
+    // close) because, with perMessageDeflate off and no Blob data, the Sender writes each
+    // of its frames whole and synchronously: frames interleave, bytes never do. Nothing
+    // goes out after the close frame, since ws leaves OPEN as it sends it.
+    sockets.get(ws)!.write(wireFrame(frame, interval));
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -82,6 +89,7 @@ export function createWsStream(options: StreamOptions): Stream {
     const release = admission.release;
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, function onViewer(ws) {
+      sockets.set(ws, socket);
       ws.once('close', release);
       wss.emit('connection', ws, req);
     });

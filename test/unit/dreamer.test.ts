@@ -99,6 +99,22 @@ describe('dreamer', () => {
     assert.equal(most, 1);
   });
 
+  it('starts the next generation while a frame is encoded and held, so one run longer than the interval is not late', async () => {
+    // 100 ms slots; one run of 150 ms (longer than a slot, shorter than two) among 5 ms ones.
+    let calls = 0;
+    const spiky: GenerateFunction = async (slot) => {
+      calls++;
+      await new Promise((r) => setTimeout(r, calls === 6 ? 150 : 5));
+      return shade(slot);
+    };
+    const { published, dreamer } = await run(spiky, 100, 10);
+    await dreamer.close();
+    const slots = published.map((p) => p.frame.slot);
+    for (let i = 1; i < slots.length; i++) assert.equal(slots[i], slots[i - 1]! + 1, `slots ${slots.join(',')}`);
+    assert.equal(dreamer.stats().late, 0);
+    assert.equal(dreamer.stats().missed, 0);
+  });
+
   it('keeps up with a model slower than the interval by skipping slots, and counts them', async () => {
     const slow: GenerateFunction = async (slot) => {
       await new Promise((r) => setTimeout(r, 130));
