@@ -106,10 +106,17 @@ export function requestPath(url: string | undefined): string | null {
   if (absolute) raw = raw.slice(absolute[0].length) || '/';
   if (!raw.startsWith('/')) return null;
   try {
-    return new URL(raw.replace(/\/{2,}/g, '/'), 'http://x').pathname;
+    // A backslash is a character of the path to nginx, but a slash to the URL parser.
+    return new URL(raw.replace(/\\/g, '%5C').replace(/\/{2,}/g, '/'), 'http://x').pathname;
   } catch {
     return null;
   }
+}
+
+/** The query of a request's URL (whatever its path looks like). */
+export function requestQuery(url: string | undefined): URLSearchParams {
+  const query = /\?([^#]*)/.exec(url ?? '');
+  return new URLSearchParams(query?.[1] ?? '');
 }
 
 /**
@@ -233,7 +240,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
 
     if (path === '/embed') {
       const headers = { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'public, max-age=60', 'Content-Security-Policy': embedPolicy };
-      return send(req, res, 200, headers, renderEmbedPage(new URL(req.url ?? '/', 'http://x').searchParams));
+      return send(req, res, 200, headers, renderEmbedPage(requestQuery(req.url)));
     }
 
     const file = files.get(path === '/live' ? '/live.html' : path);

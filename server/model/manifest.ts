@@ -4,7 +4,7 @@
  * and the shapes between graphs are checked by manifest-pipeline.ts. Every error is one
  * line with one shape: `Expected … for manifest field <path> but received …`.
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { TpdneError, ErrorCodes } from '../errors.js';
 import type { LatentDistribution } from '../options.js';
 import type { Layout, Range } from '../image/tensor.js';
@@ -103,8 +103,16 @@ export function parseManifest(text: string, path: string): Manifest {
     manifestError(path, 'scheduler', 'null (reserved for diffusion pipelines)', describe(root.scheduler));
   }
   const base = dirname(path);
-  const file = (field: string, value: unknown, ext: string): string =>
-    resolve(base, stringAt(path, field, value, new RegExp(`\\.${ext}$`, 'i'), `a path to a .${ext} file`));
+  // A manifest names files of its own folder: a path out of it (`..`, absolute) would let
+  // a downloaded manifest make the server read anything it can.
+  const file = (field: string, value: unknown, ext: string): string => {
+    const given = stringAt(path, field, value, new RegExp(`\\.${ext}$`, 'i'), `a path to a .${ext} file`);
+    const inside = relative(base, resolve(base, given));
+    if (isAbsolute(given) || inside.startsWith('..') || isAbsolute(inside)) {
+      manifestError(path, field, `a path to a .${ext} file inside the manifest's folder`, describe(given));
+    }
+    return resolve(base, given);
+  };
 
   const constants = new Map<string, string>();
   if (root.constants !== undefined) {

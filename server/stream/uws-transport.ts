@@ -29,9 +29,17 @@ function answer(res: UwsResponse, status: number, headers: Record<string, string
   });
 }
 
+/**
+ * LIBUS_LISTEN_EXCLUSIVE_PORT: without it uWS binds with SO_REUSEPORT, so a second server
+ * on a port in use would start too and the kernel would split the traffic between them.
+ */
+const EXCLUSIVE_PORT = 1;
+/** `listen(host, port, options, cb)`: in the library since v20, missing from v20.30's typings. */
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
+
 function bind(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
   return new Promise(function listenUws(resolve, reject) {
-    app.listen(host, port, function onListen(socket) {
+    (app.listen as unknown as ListenWithOptions).call(app, host, port, EXCLUSIVE_PORT, function onListen(socket) {
       // uWS says only "no": the port is taken, or the address is not this machine's.
       if (socket) resolve(socket);
       else reject(new TpdneError(ErrorCodes.PORT_IN_USE, `Cannot listen on ${host}:${port} with uWebSockets.js: in use or not a local address (try --port or --host)`));

@@ -158,6 +158,7 @@ for (const transport of TRANSPORTS) {
       ['a slot that is a word', 'GET /frames/abc.webp HTTP/1.1', 400, 'Expected /frames/<slot>.webp\n'],
       ['/stream without an upgrade', 'GET /stream HTTP/1.1', 426, 'Upgrade Required: /stream is a WebSocket\n'],
       ['a slot with a leading zero (one URL per frame)', 'GET /frames/012.webp HTTP/1.1', 400, 'Expected /frames/<slot>.webp\n'],
+      ['a backslash, which is no slash (as nginx reads it)', 'GET /\\image.webp HTTP/1.1', 404, 'Not found\n'],
     ];
     for (const [name, line, status, body] of statuses) {
       it(`answers ${name} with ${status}`, async () => {
@@ -185,6 +186,12 @@ for (const transport of TRANSPORTS) {
         assert.match(raw, new RegExp(`\r\ncontent-type: ${type}\r\n`, 'i'));
       });
     }
+
+    it('renders /embed from a URL the URL parser cannot read (its path is still /embed)', async () => {
+      const raw = await rawRequest(server.port, 'GET //a:99999/../embed?fit=cover HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      assert.equal(statusOf(raw), 200, raw.slice(0, 200));
+      assert.match(raw, /<tpdne-stream[^>]* fit="cover"/);
+    });
 
     it('sends the pages their CSP and frame options', async () => {
       const classic = await fetch(`${server.url}/`);

@@ -76,6 +76,18 @@ describe('--transport: choosing and loading uWebSockets.js', () => {
     }
   });
 
+  it('uws fails at start on a port another uws server holds (no SO_REUSEPORT sharing)', async () => {
+    const taken = await startTestServer({ transport: 'uws', size: 32 });
+    try {
+      await assert.rejects(startTestServer({ transport: 'uws', port: taken.port }), {
+        code: 'ERR_PORT_IN_USE',
+        message: `Cannot listen on 127.0.0.1:${taken.port} with uWebSockets.js: in use or not a local address (try --port or --host)`,
+      });
+    } finally {
+      await taken.close();
+    }
+  });
+
   it('refuses a JavaScript imitation of uWebSockets.js', async () => {
     const fake = join(tempDir(), 'fake-uws.mjs');
     writeFileSync(fake, 'export function App() { return {}; }\n');
