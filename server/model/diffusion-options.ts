@@ -65,7 +65,9 @@ function promptFile(value: unknown): string[] {
 /** Validates the text-to-image options against `model` (the resolved `--model`, null = builtin). */
 export function resolveDiffusionOptions(model: string | null, options: DiffusionOptions): ResolvedDiffusionOptions {
   const prompts = [...promptList(options.prompt), ...promptFile(options.prompts)];
-  if (prompts.length > MAX_PROMPTS) invalidOption('prompt', `at most ${MAX_PROMPTS} prompts`, `${prompts.length} prompts`);
+  if (prompts.length > MAX_PROMPTS) {
+    invalidOption(options.prompts === undefined ? 'prompt' : 'prompts', `at most ${MAX_PROMPTS} prompts`, `${prompts.length} prompts`);
+  }
   const steps = integerOption('steps', options.steps, 1, 1, MAX_STEPS);
   const diffusion = model !== null && isDiffusionFolder(model);
   if (!diffusion) {

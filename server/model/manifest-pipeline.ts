@@ -141,6 +141,8 @@ export async function createManifestPipeline(path: string, context: PipelineCont
     const npy = await loadNpy(manifest, 'latent.truncation.average', manifest.latent.truncation.average);
     if (npy.dtype === 'int64') manifestError(manifest.path, 'latent.truncation.average', 'a float32 or float64 .npy', 'an int64 one');
     average = Float32Array.from(npy.data as Float32Array);
+    // A NaN here would pass every start-up check and then drop every frame.
+    if (!average.every(Number.isFinite)) manifestError(manifest.path, 'latent.truncation.average', 'finite values', 'NaN or Infinity');
   }
 
   const graphs: OpenGraph[] = [];

@@ -7,6 +7,7 @@ import { tempDir } from '../helpers/models.js';
 import { writeTwoGraphManifest, type TwoGraphOptions } from '../helpers/manifests.js';
 import { runCli } from '../helpers/cli.js';
 import { ErrorCodes, isTpdneError } from '../../server/errors.js';
+import { writeNpy } from '../../server/model/npy.js';
 import type { ServeOptions } from '../../server/options.js';
 
 /** The frames of `count` consecutive slots once the server has started. */
@@ -104,6 +105,15 @@ const BAD: [string, (dir: string) => string, RegExp][] = [
       return path;
     },
     /^Expected float32 values as many as the last axis of mapping\.ws \(float32 \[1, 4, 8\]\) for manifest field latent\.truncation\.average but received 'w_avg\.npy' with 6 \(in .*\)$/,
+  ],
+  [
+    'an average that is not finite',
+    (dir) => {
+      const path = writeTwoGraphManifest(dir);
+      writeFileSync(join(dir, 'w_avg.npy'), writeNpy({ shape: [8], data: new Float32Array(8).fill(NaN) }));
+      return path;
+    },
+    /^Expected finite values for manifest field latent\.truncation\.average but received NaN or Infinity \(in .*\)$/,
   ],
   [
     'an input fed that the graph does not have',

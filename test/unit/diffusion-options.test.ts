@@ -14,6 +14,7 @@ import { tempDir } from '../helpers/models.js';
 let folder = '';
 let promptFile = '';
 let emptyFile = '';
+let manyFile = '';
 before(() => {
   const dir = tempDir('tpdne-diffusion-options-');
   folder = join(dir, 'sd');
@@ -23,6 +24,8 @@ before(() => {
   writeFileSync(promptFile, 'a red fox\r\n\n  an astronaut on a horse  \n');
   emptyFile = join(dir, 'empty.txt');
   writeFileSync(emptyFile, '\n \n');
+  manyFile = join(dir, 'many.txt');
+  writeFileSync(manyFile, Array.from({ length: 1001 }, (_, i) => `p${i}`).join('\n'));
 });
 
 describe('diffusion options', () => {
@@ -52,6 +55,7 @@ describe('diffusion options', () => {
       [{ model: folder, prompts: '/nonexistent/prompts.txt' }, "Expected a readable file of prompts, one per line for --prompts but received '/nonexistent/prompts.txt'"],
       [{ model: folder, prompts: emptyFile }, `Expected a file with at least one prompt for --prompts but received '${emptyFile}'`],
       [{ model: folder, prompt: Array.from({ length: 1001 }, (_, i) => `p${i}`) }, "Expected at most 1000 prompts for --prompt but received '1001 prompts'"],
+      [{ model: folder, prompts: manyFile }, "Expected at most 1000 prompts for --prompts but received '1001 prompts'"],
     ];
     for (const [options, message] of bad) {
       assert.throws(
