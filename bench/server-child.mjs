@@ -38,25 +38,8 @@ async function transportSupported() {
   }
 }
 
-/** The WebSocket framing of an unmasked binary message (RFC 6455 5.2), for the baseline. */
-function wsHeader(length) {
-  if (length < 126) return Buffer.from([0x82, length]);
-  if (length < 65536) {
-    const h = Buffer.alloc(4);
-    h[0] = 0x82;
-    h[1] = 126;
-    h.writeUInt16BE(length, 2);
-    return h;
-  }
-  const h = Buffer.alloc(10);
-  h[0] = 0x82;
-  h[1] = 127;
-  h.writeBigUInt64BE(BigInt(length), 2);
-  return h;
-}
-
 async function startNetBaseline() {
-  const { encodeFrameHeader } = await load('client/shared/protocol.js');
+  const [{ encodeFrameHeader }, { binaryFrameHeader }] = await Promise.all([load('client/shared/protocol.js'), load('server/stream/wire.js')]);
   const sockets = new Set();
   let skipped = 0;
   const server = createServer(function onSocket(socket) {
@@ -80,7 +63,7 @@ async function startNetBaseline() {
     publish(frame) {
       const header = encodeFrameHeader({ slot: frame.slot, timestamp: frame.createdAt, width: 512, height: 512, interval: INTERVAL, format: 'webp' });
       const length = header.length + frame.bytes.length;
-      const wire = Buffer.concat([wsHeader(length), header, frame.bytes]);
+      const wire = Buffer.concat([binaryFrameHeader(length), header, frame.bytes]);
       for (const socket of sockets) {
         if (socket.writableLength > MAX_BUFFERED) skipped++;
         else socket.write(wire);
