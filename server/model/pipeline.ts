@@ -32,7 +32,7 @@ export interface PipelineOutput {
  * session decides it: `auto` tries the GPU, then falls back to CPU once). Pipelines of
  * several graphs call it once per graph. See server/model/session-factory.ts.
  */
-export type SessionFactory = (model: string | Uint8Array) => Promise<ort.InferenceSession>;
+export type SessionFactory = (model: string | Uint8Array, label?: string) => Promise<ort.InferenceSession>;
 
 /**
  * The latent of a slot, `length` values: a pure function of (seed, slot) and the walk

@@ -71,12 +71,14 @@ export function createSessions(device: Device): Sessions {
   }
 
   return {
-    async open(model) {
+    async open(model, label) {
       try {
         return await openOn(model);
       } catch (err) {
         if (err instanceof TpdneError) throw err;
-        throw new TpdneError(ErrorCodes.MODEL_LOAD, `Cannot load model: ${describeError(err)}`);
+        // Which file: the path, or the name of a model given as bytes.
+        const what = label ?? (typeof model === 'string' ? model : null);
+        throw new TpdneError(ErrorCodes.MODEL_LOAD, `Cannot load model${what === null ? '' : ` ${what}`}: ${describeError(err)}`);
       }
     },
     get device() {

@@ -54,7 +54,7 @@ export async function createSingleGraphPipeline(
   name: string,
   context: PipelineContext,
 ): Promise<ImagePipeline> {
-  const session = await context.open(model);
+  const session = await context.open(model, name);
   let released = false;
   try {
     const { input, dims, dynamicBatch } = latentShape(session);

@@ -34,7 +34,7 @@ describe('tpdne serve: bad input fails at start with one clear line', () => {
 
   const table: [string, () => string[], RegExp][] = [
     ['a missing model file', () => ['--model', join(dir, 'nope.onnx')], /^tpdne: Model file not found or unreadable: .*nope\.onnx$/],
-    ['a file that is not ONNX', () => ['--model', join(dir, 'notes.onnx')], /^tpdne: Cannot load model: /],
+    ['a file that is not ONNX', () => ['--model', join(dir, 'notes.onnx')], /^tpdne: Cannot load model notes\.onnx: /],
     ['a model whose output is a vector', () => ['--model', join(dir, 'vector-out.onnx')], /output 'image' of shape \[1, 7\] is not an image/],
     ['a model whose output has 5 channels', () => ['--model', join(dir, 'five-channels.onnx')], /output 'image' of shape \[1, 5, 6, 5\] is not an image/],
     ['a model whose latent is not [N, D] or [N, D, 1, 1]', () => ['--model', join(dir, 'three-d-latent.onnx')], /Expected latent input of shape \[N, D\] or \[N, D, 1, 1\] but received latent\[1, 8, 2\]/],
