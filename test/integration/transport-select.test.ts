@@ -64,29 +64,22 @@ describe('--transport: choosing and loading uWebSockets.js', () => {
     await server.close();
   });
 
-  it('uws fails at start on a port already in use', async () => {
-    const taken = await startTestServer({ transport: 'ws', size: 32 });
-    try {
-      await assert.rejects(startTestServer({ transport: 'uws', port: taken.port }), {
-        code: 'ERR_PORT_IN_USE',
-        message: `Cannot listen on 127.0.0.1:${taken.port} with uWebSockets.js: in use or not a local address (try --port or --host)`,
-      });
-    } finally {
-      await taken.close();
-    }
-  });
-
-  it('uws fails at start on a port another uws server holds (no SO_REUSEPORT sharing)', async () => {
-    const taken = await startTestServer({ transport: 'uws', size: 32 });
-    try {
-      await assert.rejects(startTestServer({ transport: 'uws', port: taken.port }), {
-        code: 'ERR_PORT_IN_USE',
-        message: `Cannot listen on 127.0.0.1:${taken.port} with uWebSockets.js: in use or not a local address (try --port or --host)`,
-      });
-    } finally {
-      await taken.close();
-    }
-  });
+  // A uws server must refuse a port in use whoever holds it: without an exclusive bind, a
+  // second uws server would share the port (SO_REUSEPORT) and split the traffic.
+  for (const holder of ['ws', 'uws'] as const) {
+    it(`uws fails at start on a port a ${holder} server already holds`, async () => {
+      // A fixed port: the kernel never shares one first bound as port 0, which would hide the bug.
+      const taken = await startTestServer({ transport: holder, port: await freePort(), size: 32 });
+      try {
+        await assert.rejects(startTestServer({ transport: 'uws', port: taken.port }), {
+          code: 'ERR_PORT_IN_USE',
+          message: `Cannot listen on 127.0.0.1:${taken.port} with uWebSockets.js: in use or not a local address (try --port or --host)`,
+        });
+      } finally {
+        await taken.close();
+      }
+    });
+  }
 
   it('refuses a JavaScript imitation of uWebSockets.js', async () => {
     const fake = join(tempDir(), 'fake-uws.mjs');

@@ -51,20 +51,25 @@ describe('the slot map', () => {
     return hits[0]!.value.replace('$1', hits[0]!.pattern.exec(msec)![1]!);
   }
 
+  /** The key changes exactly at every `period` ms edge, millisecond by millisecond. */
+  function assertKeyChangesEvery(patterns: { pattern: RegExp; value: string }[], period: number): void {
+    // Across 1,700,000,000 s, where every window (1, 10, 100, 1000 s) starts anew.
+    const start = 1_699_999_998_500;
+    let last = keyAt(patterns, start);
+    for (let t = start + 1; t < start + 3000; t++) {
+      const key = keyAt(patterns, t);
+      assert.equal(key !== last, Math.floor(t / period) !== Math.floor((t - 1) / period), `key ${last} -> ${key} at ${t}`);
+      last = key;
+    }
+  }
+
   // Divisors of 1 s, then intervals whose slots fill 10 s (400, 625, 80), 100 s (800, 160).
   const windows: [number, number][] = [[20, 50], [25, 40], [40, 25], [50, 20], [100, 10], [125, 8], [200, 5], [250, 4], [500, 2], [400, 25], [625, 16], [80, 125], [800, 125], [160, 625]];
   for (const [interval, slots] of windows) {
     it(`changes the key exactly at the server's ${interval} ms slot edges (${slots} map entries)`, () => {
       const patterns = slotPatterns(render({ domain: 'a.example', interval, tls: 'off' }));
       assert.equal(patterns.length, slots);
-      // Across 1,700,000,000 s, where every window (1, 10, 100, 1000 s) starts anew.
-      const start = 1_699_999_998_500;
-      let last = keyAt(patterns, start);
-      for (let t = start + 1; t < start + 3000; t++) {
-        const key = keyAt(patterns, t);
-        assert.equal(key !== last, Math.floor(t / interval) !== Math.floor((t - 1) / interval), `key ${last} -> ${key} at ${t}`);
-        last = key;
-      }
+      assertKeyChangesEvery(patterns, interval);
     });
   }
 
@@ -79,13 +84,7 @@ describe('the slot map', () => {
       const config = render({ domain: 'a.example', interval, tls: 'off' });
       const patterns = slotPatterns(config);
       assert.match(config, new RegExp(`# ${interval} ms slots do not fit decimal time .*: ${bucket} ms buckets stand in`));
-      const start = 1_699_999_998_500;
-      let last = keyAt(patterns, start);
-      for (let t = start + 1; t < start + 3000; t++) {
-        const key = keyAt(patterns, t);
-        assert.equal(key !== last, Math.floor(t / bucket) !== Math.floor((t - 1) / bucket), `key ${last} -> ${key} at ${t}`);
-        last = key;
-      }
+      assertKeyChangesEvery(patterns, bucket);
     });
   }
 
