@@ -35,9 +35,9 @@ export interface RunningCli {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `tpdne <args>` and leaves it running. */
-export function startCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `tpdne <args>` and leaves it running; `nodeArgs` go to node itself (e.g. `--inspect`). */
+export function startCli(args: string[], nodeArgs: string[] = []): RunningCli {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   const waiters: (() => void)[] = [];
   child.stderr!.on('data', (d) => {
