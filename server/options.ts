@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { TpdneError, ErrorCodes } from './errors.js';
 import type { TensorLike } from './image/tensor.js';
 import { resolveDiffusionOptions, type DiffusionOptions } from './model/diffusion-options.js';
+import { checkLatentOptions } from './model/latent-options.js';
 
 export type LatentDistribution = 'normal' | 'uniform';
 export type ImageFormat = 'webp' | 'jpeg';
@@ -372,6 +373,17 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   // An edge dreams nothing: a model given to it would be silently ignored.
   if (role === 'edge' && model !== null) invalidOption('model', 'no model with --role edge (an edge serves the frames Redis carries)', options.model);
   if (role === 'edge' && generate !== null) invalidOption('generate', 'no generate function with --role edge', 'a function');
+  const latent = choiceOption('latent', options.latent, d.latent, ['normal', 'uniform']);
+  const truncation = numberOption('truncation', options.truncation, d.truncation, 0, 1.5);
+  const walk = choiceOption<Walk>('walk', options.walk, d.walk, ['jump', 'slerp']);
+  const keyframes = integerOption('keyframes', options.keyframes, d.keyframes, 2, 1_000_000);
+  if (role === 'edge') {
+    for (const key of ['latent', 'truncation', 'walk', 'keyframes'] as const) {
+      if (options[key] !== undefined) invalidOption(key, 'nothing with --role edge (an edge serves the frames Redis carries)', options[key]);
+    }
+  } else if (generate === null) {
+    checkLatentOptions(model, options, walk);
+  }
   return Object.freeze({
     host,
     port: integerOption('port', options.port, d.port, 0, 65535),
@@ -381,10 +393,10 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     interval,
     size: integerOption('size', options.size, d.size, 16, 4096),
     seed: integerOption('seed', options.seed, d.seed, 0, 0xffffffff),
-    latent: choiceOption('latent', options.latent, d.latent, ['normal', 'uniform']),
-    truncation: numberOption('truncation', options.truncation, d.truncation, 0, 1.5),
-    walk: choiceOption<Walk>('walk', options.walk, d.walk, ['jump', 'slerp']),
-    keyframes: integerOption('keyframes', options.keyframes, d.keyframes, 2, 1_000_000),
+    latent,
+    truncation,
+    walk,
+    keyframes,
     batch: batchOption('batch', options.batch),
     format: choiceOption('format', options.format, d.format, ['webp', 'jpeg']),
     quality: integerOption('quality', options.quality, d.quality, 1, 100),

@@ -15,11 +15,9 @@ import { createSingleGraphPipeline } from './single-graph.js';
 import { TpdneError, ErrorCodes } from '../errors.js';
 import type { ImagePipeline, PipelineContext } from './pipeline.js';
 import type { ModelSource } from './protocol.js';
+import { MANIFEST_NAME } from './latent-options.js';
+import { DIFFUSION_INDEX } from './diffusion-folder.js';
 
-/** The manifest a folder model is described by. */
-export const MANIFEST_NAME = 'tpdne.json';
-/** What marks a folder in the Hugging Face Optimum (diffusers ONNX) layout. */
-export const DIFFUSION_INDEX = 'model_index.json';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(

@@ -53,11 +53,13 @@ describe('manifest pipeline (two graphs built by our code)', () => {
     });
   });
 
-  it('without truncation in the manifest, --truncation changes nothing', async () => {
+  it('without truncation in the manifest, --truncation is refused at start rather than ignored', async () => {
     const dir = tempDir();
     writeTwoGraphManifest(dir, { manifest: { latent: { shape: [1, 8] } } });
-    const a = await withServer({ model: dir, truncation: 0 }, (s) => consecutiveFrames(s, 2));
-    assert.ok(!a[0]!.bytes.equals(a[1]!.bytes));
+    await assert.rejects(startTestServer({ model: dir, truncation: 0 }), {
+      code: 'ERR_INVALID_OPTION',
+      message: `Expected a model manifest with latent.truncation for --model with --truncation but received '${join(dir, 'tpdne.json')}', which has none`,
+    });
   });
 });
 

@@ -3,6 +3,16 @@ import assert from 'node:assert/strict';
 import { resolveServeOptions, DEFAULT_SERVE_OPTIONS } from '../../server/options.js';
 import { parseServeArgs } from '../../server/cli/main.js';
 import { serveHelp, SERVE_FLAGS, flagOf } from '../../server/cli/serve-flags.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/models.js';
+
+/** A manifest file with `root` as its JSON (only what the options check reads). */
+function manifestFile(root: object): string {
+  const path = join(tempDir(), 'tpdne.json');
+  writeFileSync(path, JSON.stringify(root));
+  return path;
+}
 
 describe('resolveServeOptions', () => {
   it('fills every default', () => {
@@ -14,11 +24,40 @@ describe('resolveServeOptions', () => {
   });
 
   it('reads --truncation, --walk and --keyframes from CLI strings', () => {
-    const o = resolveServeOptions({ truncation: '0.5', walk: 'slerp', keyframes: '8', batch: '4' });
+    const model = manifestFile({ latent: { shape: [1, 8], truncation: { tensor: 'mapping.ws', average: 'w_avg.npy' } } });
+    const o = resolveServeOptions({ model, truncation: '0.5', walk: 'slerp', keyframes: '8', batch: '4' });
     assert.deepEqual([o.truncation, o.walk, o.keyframes, o.batch], [0.5, 'slerp', 8, 4]);
     assert.equal(resolveServeOptions({ batch: 'auto' }).batch, 'auto');
-    assert.equal(resolveServeOptions({ truncation: '.25' }).truncation, 0.25);
-    assert.equal(resolveServeOptions({ truncation: '0' }).truncation, 0);
+    assert.equal(resolveServeOptions({ model, truncation: '.25' }).truncation, 0.25);
+    assert.equal(resolveServeOptions({ model, truncation: '0' }).truncation, 0);
+  });
+
+  describe('latent options the model would ignore', () => {
+    const folder = tempDir();
+    const noTruncation = manifestFile({ latent: { shape: [1, 8] } });
+    const declared = manifestFile({ latent: { shape: [1, 8], distribution: 'normal' } });
+    writeFileSync(join(folder, 'model_index.json'), '{}');
+    const refused: [Record<string, unknown>, string][] = [
+      [{ truncation: 0.5 }, "Expected a model manifest with latent.truncation for --model with --truncation but received 'builtin'"],
+      [{ model: 'face.onnx', truncation: '0' }, "Expected a model manifest with latent.truncation for --model with --truncation but received 'face.onnx'"],
+      [{ model: noTruncation, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${noTruncation}', which has none`],
+      [{ model: folder, prompt: 'a cat', latent: 'uniform' }, `Expected a model with a latent input for --model with --latent but received the diffusion folder '${folder}' (its noise is always normal)`],
+      [{ model: declared, latent: 'uniform' }, `Expected 'normal' (the latent.distribution of ${declared}) for --latent but received 'uniform'`],
+      [{ keyframes: '8' }, 'Expected --walk slerp with --keyframes but received --walk jump'],
+      [{ role: 'edge', redis: 'redis://h', walk: 'slerp' }, "Expected nothing with --role edge (an edge serves the frames Redis carries) for --walk but received 'slerp'"],
+    ];
+    for (const [input, message] of refused) {
+      it(`refuses ${JSON.stringify(input).replace(folder, '<folder>')}`, () => {
+        assert.throws(() => resolveServeOptions(input as never), { code: 'ERR_INVALID_OPTION', message });
+      });
+    }
+    it('takes what the model uses: --latent on a plain model, the declared one on a manifest, --keyframes with slerp', () => {
+      assert.equal(resolveServeOptions({ model: 'face.onnx', latent: 'uniform' }).latent, 'uniform');
+      assert.equal(resolveServeOptions({ model: declared, latent: 'normal' }).latent, 'normal');
+      assert.equal(resolveServeOptions({ walk: 'slerp', keyframes: 4 }).keyframes, 4);
+      // A manifest that cannot be read is the loader's to report, with the field at fault.
+      assert.equal(resolveServeOptions({ model: join(folder, 'missing.json'), truncation: 0.3 }).truncation, 0.3);
+    });
   });
 
   it('accepts numeric strings from the CLI and "builtin"', () => {

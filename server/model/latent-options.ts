@@ -1,0 +1,74 @@
+/**
+ * The latent options (`--latent`, `--truncation`, `--keyframes`) refuse a model they
+ * would do nothing for, at start and in one line, instead of being silently ignored:
+ *
+ * - `--truncation` needs a manifest with `latent.truncation` (a StyleGAN's w average);
+ * - `--latent` needs latents that tpdne draws as asked: not a diffusion folder (its
+ *   noise is normal by definition), not a manifest that names another distribution;
+ * - `--keyframes` needs `--walk slerp`.
+ *
+ * Synchronous and light (no onnxruntime): it runs while the options resolve. A manifest
+ * that cannot be read or parsed is left to the model loader, which names what is wrong.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { TpdneError, ErrorCodes } from '../errors.js';
+import { isDiffusionFolder } from './diffusion-folder.js';
+
+/** The manifest a folder model is described by. */
+export const MANIFEST_NAME = 'tpdne.json';
+
+export interface LatentOptions {
+  latent?: unknown;
+  truncation?: unknown;
+  keyframes?: unknown;
+}
+
+/** The manifest file `model` names (a `.json` file, or a folder holding tpdne.json), or null. */
+function manifestPath(model: string): string | null {
+  if (model.toLowerCase().endsWith('.json')) return model;
+  try {
+    return statSync(model).isDirectory() ? join(model, MANIFEST_NAME) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The manifest's `latent` object, or undefined when it cannot be read as JSON. */
+function manifestLatent(path: string): { distribution?: unknown; truncation?: unknown } | undefined {
+  try {
+    const root = JSON.parse(readFileSync(path, 'utf8')) as { latent?: unknown };
+    return typeof root.latent === 'object' && root.latent !== null ? root.latent : {};
+  } catch {
+    return undefined;
+  }
+}
+
+function refuse(message: string): never {
+  throw new TpdneError(ErrorCodes.INVALID_OPTION, message);
+}
+
+/**
+ * @param model the resolved `--model` (null: the built-in CPPN)
+ * @param options the latent options as given (undefined: not given)
+ * @param walk the resolved `--walk`
+ */
+export function checkLatentOptions(model: string | null, options: LatentOptions, walk: string): void {
+  const shown = model === null ? "'builtin'" : `'${model}'`;
+  if (options.keyframes !== undefined && walk !== 'slerp') {
+    refuse(`Expected --walk slerp with --keyframes but received --walk ${walk}`);
+  }
+  const diffusion = model !== null && isDiffusionFolder(model);
+  const manifest = model === null || diffusion ? null : manifestPath(model);
+  const latent = manifest === null ? null : manifestLatent(manifest);
+  if (options.truncation !== undefined && latent !== undefined && !latent?.truncation) {
+    const which = manifest === null ? shown : `'${manifest}', which has none`;
+    refuse(`Expected a model manifest with latent.truncation for --model with --truncation but received ${which}`);
+  }
+  if (options.latent === undefined) return;
+  if (diffusion) refuse(`Expected a model with a latent input for --model with --latent but received the diffusion folder ${shown} (its noise is always normal)`);
+  const declared = latent?.distribution;
+  if (typeof declared === 'string' && declared !== options.latent) {
+    refuse(`Expected '${declared}' (the latent.distribution of ${manifest}) for --latent but received '${String(options.latent)}'`);
+  }
+}
