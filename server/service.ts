@@ -103,6 +103,8 @@ export async function startTpdne(input: ServeOptions = {}): Promise<Tpdne> {
       viewers: viewers.viewers,
       model: generator.name,
       device: generator.device,
+      // Slots made per model run (--batch); an edge makes none.
+      batch: options.role === 'edge' ? null : (generator.batch ?? 1),
       interval: options.interval,
       size: current ? { width: current.width, height: current.height } : null,
       format: options.format,

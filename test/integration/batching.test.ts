@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { startTestServer, waitForFrame, type TestServer } from '../helpers/server.js';
+import { startTestServer, startTestServers, waitForFrame, type TestServer } from '../helpers/server.js';
 import { tempDir, writeLinearModel } from '../helpers/models.js';
 import { writeTwoGraphManifest } from '../helpers/manifests.js';
 import { slotStart } from '../../server/clock/slot.js';
@@ -24,10 +24,11 @@ async function rgb(frame: Frame): Promise<Buffer> {
 /** Runs a batched and an unbatched server on the same model and seed and compares them. */
 async function checkBatched(model: string, extra: ServeOptions = {}): Promise<void> {
   const common: ServeOptions = { model, size: 32, interval: INTERVAL, seed: 11, ...extra };
-  const [batched, single] = await Promise.all([startTestServer({ ...common, batch: 4 }), startTestServer({ ...common, batch: 1 })]);
+  const [batched, single] = await startTestServers({ ...common, batch: 4 }, { ...common, batch: 1 });
   try {
     assert.ok(batched.logs.includes('tpdne: 4 slots per model run (--batch 4)'), batched.logs.join('\n'));
     assert.ok(!single.logs.some((l) => /slots? per model run/.test(l)), single.logs.join('\n'));
+    assert.deepEqual([batched.health().batch, single.health().batch], [4, 1], '/healthz says how many slots a run makes');
     const first = await waitForFrame(batched);
     const seen = record(batched);
     await waitForFrame(batched, first.slot + 13);
