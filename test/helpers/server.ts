@@ -15,6 +15,19 @@ export async function startTestServer(options: ServeOptions = {}): Promise<TestS
   return Object.assign(tpdne, { logs });
 }
 
+/**
+ * Two servers started side by side. When one fails to start, those that did are
+ * closed before the error is thrown: a server left running would keep the test file's
+ * process alive, and a failed check would hang the suite instead of failing it.
+ */
+export async function startTestServers(a: ServeOptions, b: ServeOptions): Promise<[TestServer, TestServer]> {
+  const started = await Promise.allSettled([startTestServer(a), startTestServer(b)]);
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return [(started[0] as PromiseFulfilledResult<TestServer>).value, (started[1] as PromiseFulfilledResult<TestServer>).value];
+  await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+  throw failed.reason;
+}
+
 /** Resolves with the first frame published at or after `minSlot` (or any, if omitted). */
 export function waitForFrame(server: Tpdne, minSlot = 0, timeoutMs = 10_000): Promise<NonNullable<ReturnType<Tpdne['store']['current']>>> {
   const current = server.store.current();

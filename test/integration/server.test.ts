@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { startTestServer, connectViewer, waitForFrame, type TestServer } from '../helpers/server.js';
+import { startTestServer, startTestServers, connectViewer, waitForFrame, type TestServer } from '../helpers/server.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedModel, OMORI, ROOT } from '../helpers/paths.js';
@@ -163,7 +163,7 @@ describe('pixel art is upscaled without blur', () => {
 
 describe('two servers with the same model and seed', () => {
   it('produce identical bytes for the same slot', async () => {
-    const [a, b] = await Promise.all([startTestServer({ seed: 1234 }), startTestServer({ seed: 1234 })]);
+    const [a, b] = await startTestServers({ seed: 1234 }, { seed: 1234 });
     const c = await startTestServer({ seed: 99 });
     try {
       const first = await waitForFrame(a);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { skipUnlessTorch, exportTinyStyleGan } from '../helpers/python.js';
-import { startTestServer, waitForFrame, type TestServer } from '../helpers/server.js';
+import { startTestServer, startTestServers, waitForFrame, type TestServer } from '../helpers/server.js';
 import { readNpy } from '../../server/model/npy.js';
 import type { ServeOptions } from '../../server/options.js';
 import type { Frame } from '../../server/frames/frame.js';
@@ -89,7 +89,7 @@ describe('StyleGAN: a tiny network of our own, exported by tools/export/stylegan
   });
 
   it('the same (seed, slot) gives the same bytes on two servers', async () => {
-    const [a, b] = await Promise.all([startTestServer({ model, size: 64, interval: 100 }), startTestServer({ model, size: 64, interval: 100 })]);
+    const [a, b] = await startTestServers({ model, size: 64, interval: 100 }, { model, size: 64, interval: 100 });
     try {
       const start = Math.max((await waitForFrame(a)).slot, (await waitForFrame(b)).slot) + 1;
       await Promise.all([waitForFrame(a, start + 2), waitForFrame(b, start + 2)]);
@@ -106,8 +106,8 @@ describe('StyleGAN: a tiny network of our own, exported by tools/export/stylegan
 
   it('--walk slerp morphs: neighbours differ less than keyframes, and keyframes equal the jump frames', async () => {
     const keyframes = 4;
-    const options: ServeOptions = { model, seed: 5, keyframes, size: 64, interval: 100 };
-    const [slerp, jump] = await Promise.all([startTestServer({ ...options, walk: 'slerp' }), startTestServer({ ...options, walk: 'jump' })]);
+    const options: ServeOptions = { model, seed: 5, size: 64, interval: 100 };
+    const [slerp, jump] = await startTestServers({ ...options, walk: 'slerp', keyframes }, { ...options, walk: 'jump' });
     try {
       await waitForFrame(jump);
       const frames = await consecutiveFrames(slerp, 2 * keyframes + 2);
