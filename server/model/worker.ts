@@ -31,7 +31,15 @@ function checkOutput(pipeline: ImagePipeline, tensor: ort.Tensor | undefined): v
     if (!tensor || !['float32', 'float64', 'uint8'].includes(tensor.type)) {
       throw new TpdneError(ErrorCodes.TENSOR_SHAPE, `expected a float32 tensor, got ${tensor?.type ?? 'nothing'}`);
     }
-    imageGeometry(shape, pipeline.image.layout);
+    const { width, height } = imageGeometry(shape, pipeline.image.layout);
+    // The shape of a picture is not enough: a StyleGAN mapping network's w, [1, 18, 512],
+    // reads as an 18×512 grey image. Models dream pictures near square.
+    if (Math.max(width, height) > 4 * Math.min(width, height)) {
+      throw new TpdneError(
+        ErrorCodes.TENSOR_SHAPE,
+        `${width}×${height} is too far from square for a picture (more than 4:1); a StyleGAN mapping graph? Give --model the folder holding tpdne.json`,
+      );
+    }
   } catch (err) {
     throw new TpdneError(
       ErrorCodes.MODEL_OUTPUT_SHAPE,

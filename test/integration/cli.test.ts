@@ -25,6 +25,7 @@ describe('tpdne serve: bad input fails at start with one clear line', () => {
     writeFileSync(join(dir, 'notes.onnx'), 'this is not a model\n');
     writeLinearModel(dir, 'vector-out', { outputDims: [1, 7] });
     writeLinearModel(dir, 'five-channels', { outputDims: [1, 5, 6, 5] });
+    writeLinearModel(dir, 'mapping-like', { outputDims: [1, 8, 40] });
     writeLinearModel(dir, 'three-d-latent', { outputDims: [1, 3, 4, 4], inputDims: [1, 8, 2] });
     blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
@@ -37,6 +38,11 @@ describe('tpdne serve: bad input fails at start with one clear line', () => {
     ['a file that is not ONNX', () => ['--model', join(dir, 'notes.onnx')], /^tpdne: Cannot load model notes\.onnx: /],
     ['a model whose output is a vector', () => ['--model', join(dir, 'vector-out.onnx')], /output 'image' of shape \[1, 7\] is not an image/],
     ['a model whose output has 5 channels', () => ['--model', join(dir, 'five-channels.onnx')], /output 'image' of shape \[1, 5, 6, 5\] is not an image/],
+    [
+      'a model whose output is a StyleGAN w, not a picture',
+      () => ['--model', join(dir, 'mapping-like.onnx')],
+      /output 'image' of shape \[1, 8, 40\] is not an image: 40×8 is too far from square for a picture \(more than 4:1\); a StyleGAN mapping graph\? Give --model the folder holding tpdne\.json$/,
+    ],
     ['a model whose latent is not [N, D] or [N, D, 1, 1]', () => ['--model', join(dir, 'three-d-latent.onnx')], /Expected latent input of shape \[N, D\] or \[N, D, 1, 1\] but received latent\[1, 8, 2\]/],
     ['a port in use', () => ['--port', String(busyPort), '--size', '64'], /already in use/],
     ['a bad port', () => ['--port', 'http'], /^tpdne: Expected integer between 0 and 65535 for --port but received 'http'$/],
