@@ -3,8 +3,8 @@
  * would do nothing for, at start and in one line, instead of being silently ignored:
  *
  * - `--truncation` needs a manifest with `latent.truncation` (a StyleGAN's w average);
- * - `--latent` needs latents that tpdne draws as asked: not a diffusion folder (its
- *   noise is normal by definition), not a manifest that names another distribution;
+ * - `--latent` must be what the model draws from: `normal` for a diffusion folder (its
+ *   noise is normal by definition), the distribution a manifest names, if it names one;
  * - `--keyframes` needs `--walk slerp`.
  *
  * Synchronous and light (no onnxruntime): it runs while the options resolve. A manifest
@@ -66,7 +66,9 @@ export function checkLatentOptions(model: string | null, options: LatentOptions,
     refuse(`Expected a model manifest with latent.truncation for --model with --truncation but received ${which}`);
   }
   if (options.latent === undefined) return;
-  if (diffusion) refuse(`Expected a model with a latent input for --model with --latent but received the diffusion folder ${shown} (its noise is always normal)`);
+  if (diffusion && options.latent !== 'normal') {
+    refuse(`Expected 'normal' (a diffusion model starts from normal noise) for --latent with the diffusion folder ${shown} but received '${String(options.latent)}'`);
+  }
   const declared = latent?.distribution;
   if (typeof declared === 'string' && declared !== options.latent) {
     refuse(`Expected '${declared}' (the latent.distribution of ${manifest}) for --latent but received '${String(options.latent)}'`);

@@ -41,7 +41,7 @@ describe('resolveServeOptions', () => {
       [{ truncation: 0.5 }, "Expected a model manifest with latent.truncation for --model with --truncation but received 'builtin'"],
       [{ model: 'face.onnx', truncation: '0' }, "Expected a model manifest with latent.truncation for --model with --truncation but received 'face.onnx'"],
       [{ model: noTruncation, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${noTruncation}', which has none`],
-      [{ model: folder, prompt: 'a cat', latent: 'uniform' }, `Expected a model with a latent input for --model with --latent but received the diffusion folder '${folder}' (its noise is always normal)`],
+      [{ model: folder, prompt: 'a cat', latent: 'uniform' }, `Expected 'normal' (a diffusion model starts from normal noise) for --latent with the diffusion folder '${folder}' but received 'uniform'`],
       [{ model: declared, latent: 'uniform' }, `Expected 'normal' (the latent.distribution of ${declared}) for --latent but received 'uniform'`],
       [{ keyframes: '8' }, 'Expected --walk slerp with --keyframes but received --walk jump'],
       [{ role: 'edge', redis: 'redis://h', walk: 'slerp' }, "Expected nothing with --role edge (an edge serves the frames Redis carries) for --walk but received 'slerp'"],
@@ -54,6 +54,7 @@ describe('resolveServeOptions', () => {
     it('takes what the model uses: --latent on a plain model, the declared one on a manifest, --keyframes with slerp', () => {
       assert.equal(resolveServeOptions({ model: 'face.onnx', latent: 'uniform' }).latent, 'uniform');
       assert.equal(resolveServeOptions({ model: declared, latent: 'normal' }).latent, 'normal');
+      assert.equal(resolveServeOptions({ model: folder, prompt: 'a cat', latent: 'normal' }).latent, 'normal');
       assert.equal(resolveServeOptions({ walk: 'slerp', keyframes: 4 }).keyframes, 4);
       // A manifest that cannot be read is the loader's to report, with the field at fault.
       assert.equal(resolveServeOptions({ model: join(folder, 'missing.json'), truncation: 0.3 }).truncation, 0.3);
