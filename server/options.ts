@@ -3,6 +3,7 @@ import { TpdneError, ErrorCodes } from './errors.js';
 import type { TensorLike } from './image/tensor.js';
 import { resolveDiffusionOptions, type DiffusionOptions } from './model/diffusion-options.js';
 import { checkLatentOptions } from './model/latent-options.js';
+import { MAX_BATCH } from './model/batch-limit.js';
 
 export type LatentDistribution = 'normal' | 'uniform';
 export type ImageFormat = 'webp' | 'jpeg';
@@ -48,7 +49,7 @@ export interface ServeOptions extends DiffusionOptions {
   keyframes?: number | string;
   /**
    * Upcoming slots made in one model run, for models with a dynamic batch dimension:
-   * 1 to 64, or `auto` (measured at start: see server/model/batch-size.ts). Default `auto`.
+   * 1 to 8, or `auto` (measured at start: see server/model/batch-size.ts). Default `auto`.
    */
   batch?: number | 'auto' | string;
   /** Image format sent to viewers. Default `webp`. */
@@ -224,11 +225,11 @@ export function numberOption(key: string, value: unknown, fallback: number, min:
   return n;
 }
 
-/** `auto`, or an integer from 1 to 64. */
+/** `auto`, or an integer from 1 to 8 (the most any pipeline runs at once: MAX_BATCH). */
 function batchOption(key: string, value: unknown): number | 'auto' {
   if (value === undefined || value === 'auto') return 'auto';
   const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64) invalidOption(key, "'auto' or an integer between 1 and 64", value);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_BATCH) invalidOption(key, `'auto' or an integer between 1 and ${MAX_BATCH}`, value);
   return n;
 }
 
@@ -382,7 +383,7 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
       if (options[key] !== undefined) invalidOption(key, 'nothing with --role edge (an edge serves the frames Redis carries)', options[key]);
     }
   } else if (generate === null) {
-    checkLatentOptions(model, options, walk);
+    checkLatentOptions(model, options, walk, options.walk !== undefined);
   }
   return Object.freeze({
     host,

@@ -35,11 +35,6 @@ const child = spawn(
   [
     '--test',
     `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 1}`,
-    // A test stuck waiting, or a server a failed test left open, fails the run instead of
-    // hanging it: 5 minutes a test at most (the soak sets its own), and each file's process
-    // ends once its tests are done.
-    '--test-timeout=300000',
-    '--test-force-exit',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     `--test-reporter=${join(root, 'test', 'count-reporter.mjs')}`,

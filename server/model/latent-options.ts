@@ -24,14 +24,19 @@ export interface LatentOptions {
   keyframes?: unknown;
 }
 
-/** The manifest file `model` names (a `.json` file, or a folder holding tpdne.json), or null. */
-function manifestPath(model: string): string | null {
-  if (model.toLowerCase().endsWith('.json')) return model;
+/**
+ * The manifest file `model` names (a folder holding tpdne.json, or a `.json` file), null
+ * for another model, undefined when there is nothing there (the loader says so).
+ */
+function manifestPath(model: string): string | null | undefined {
+  let folder: boolean;
   try {
-    return statSync(model).isDirectory() ? join(model, MANIFEST_NAME) : null;
+    folder = statSync(model).isDirectory();
   } catch {
-    return null;
+    return undefined;
   }
+  if (folder) return join(model, MANIFEST_NAME);
+  return model.toLowerCase().endsWith('.json') ? model : null;
 }
 
 /** The manifest's `latent` object, or undefined when it cannot be read as JSON. */
@@ -53,13 +58,15 @@ function refuse(message: string): never {
  * @param options the latent options as given (undefined: not given)
  * @param walk the resolved `--walk`
  */
-export function checkLatentOptions(model: string | null, options: LatentOptions, walk: string): void {
+export function checkLatentOptions(model: string | null, options: LatentOptions, walk: string, walkGiven: boolean): void {
   const shown = model === null ? "'builtin'" : `'${model}'`;
   if (options.keyframes !== undefined && walk !== 'slerp') {
-    refuse(`Expected --walk slerp with --keyframes but received --walk ${walk}`);
+    refuse(`Expected --walk slerp with --keyframes but received --walk ${walk}${walkGiven ? '' : ' (the default)'}`);
   }
   const diffusion = model !== null && isDiffusionFolder(model);
   const manifest = model === null || diffusion ? null : manifestPath(model);
+  // A model that is not there is the loader's to report, as it is without these options.
+  if (manifest === undefined) return;
   const latent = manifest === null ? null : manifestLatent(manifest);
   if (options.truncation !== undefined && latent !== undefined && !latent?.truncation) {
     const which = manifest === null ? shown : `'${manifest}', which has none`;

@@ -91,9 +91,12 @@ const RESERVED = new Set(['latent', 'constants']);
 export function parseManifest(text: string, path: string): Manifest {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Editors on Windows may save a byte-order mark; JSON.parse refuses one.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    manifestError(path, '(file)', 'JSON', `text that does not parse (${(err as Error).message})`);
+    // V8 quotes the text around the fault, newlines and all: keep the message to one line.
+    const why = (err as Error).message.replace(/\s+/g, ' ').slice(0, 120);
+    manifestError(path, '(file)', 'JSON', `text that does not parse (${why})`);
   }
   const root = objectAt(path, '', json, ['version', 'name', 'latent', 'constants', 'graphs', 'output', 'scheduler']);
   if (root.version !== MANIFEST_VERSION) manifestError(path, 'version', String(MANIFEST_VERSION), describe(root.version));
@@ -169,7 +172,7 @@ export function parseManifest(text: string, path: string): Manifest {
   }
   const distribution = latent.distribution === undefined ? undefined : choiceAt(path, 'latent.distribution', latent.distribution, ['normal', 'uniform'], 'normal');
   let truncation: Manifest['latent']['truncation'] = null;
-  if (latent.truncation !== undefined) {
+  if (latent.truncation !== undefined && latent.truncation !== null) {
     const t = objectAt(path, 'latent.truncation', latent.truncation, ['tensor', 'average']);
     truncation = { tensor: outputRef('latent.truncation.tensor', t.tensor), average: file('latent.truncation.average', t.average, 'npy') };
   }

@@ -7,7 +7,9 @@ import { TpdneError, ErrorCodes, describeError } from '../errors.js';
 import type { ImagePipeline, PipelineContext } from './pipeline.js';
 
 /** Most slots stacked into one run of a graph whose batch dimension is dynamic. */
-export const MAX_BATCH = 8;
+import { MAX_BATCH } from './batch-limit.js';
+
+export { MAX_BATCH };
 
 const fixed = (d: number | string | undefined): d is number => typeof d === 'number' && d > 0;
 

@@ -31,14 +31,15 @@ function checkOutput(pipeline: ImagePipeline, tensor: ort.Tensor | undefined): v
     if (!tensor || !['float32', 'float64', 'uint8'].includes(tensor.type)) {
       throw new TpdneError(ErrorCodes.TENSOR_SHAPE, `expected a float32 tensor, got ${tensor?.type ?? 'nothing'}`);
     }
-    const { width, height } = imageGeometry(shape, pipeline.image.layout);
-    // The shape of a picture is not enough: a StyleGAN mapping network's w, [1, 18, 512],
-    // reads as an 18×512 grey image. Models dream pictures near square.
-    if (Math.max(width, height) > 4 * Math.min(width, height)) {
-      throw new TpdneError(
-        ErrorCodes.TENSOR_SHAPE,
-        `${width}×${height} is too far from square for a picture (more than 4:1); a StyleGAN mapping graph? Give --model the folder holding tpdne.json`,
-      );
+    const { width, height, channels } = imageGeometry(shape, pipeline.image.layout);
+    // The shape of a picture is not enough: a StyleGAN mapping network's w, [1, num_ws,
+    // w_dim] ([1, 18, 512], or [1, 8, 32] for our tiny one), reads as a grey image. A grey
+    // output without a batch axis that is also twice as wide as tall is taken for one.
+    if (channels === 1 && shape.length < 4 && Math.max(width, height) >= 2 * Math.min(width, height)) {
+      const hint = config.source.kind === 'file' && /\.onnx$/i.test(config.source.path)
+        ? 'a StyleGAN mapping graph? Give --model the folder holding tpdne.json'
+        : 'a StyleGAN mapping output? output.tensor should name the synthesis image';
+      throw new TpdneError(ErrorCodes.TENSOR_SHAPE, `a grey ${width}×${height} output is more like a latent than a picture; ${hint}`);
     }
   } catch (err) {
     throw new TpdneError(

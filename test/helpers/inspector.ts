@@ -22,6 +22,7 @@ export interface Inspector {
 type Call = (method: string, params?: object) => Promise<unknown>;
 
 const MEMORY = 'JSON.stringify(process.memoryUsage())';
+const CALL_TIMEOUT_MS = 10_000;
 
 /**
  * Attaches to a node process started with `--inspect=127.0.0.1:0`, found by the
@@ -47,18 +48,40 @@ export async function attachInspector(stderr: string): Promise<Inspector> {
     if (reply.error) waiter.reject(new Error(reply.error.message));
     else waiter.resolve(reply.result);
   }
+  function failPending(prefix: string, why: string): void {
+    for (const [key, waiter] of pending) {
+      if (!key.startsWith(prefix)) continue;
+      pending.delete(key);
+      waiter.reject(new Error(`inspector: ${why}`));
+    }
+  }
+  socket.on('close', () => failPending('', 'the connection closed'));
   socket.on('message', (data) => {
     const reply = JSON.parse(String(data)) as Reply;
     if (reply.method === 'NodeWorker.attachedToWorker') workers.add(reply.params!.sessionId as string);
-    else if (reply.method === 'NodeWorker.detachedFromWorker') workers.delete(reply.params!.sessionId as string);
+    else if (reply.method === 'NodeWorker.detachedFromWorker') {
+      const session = reply.params!.sessionId as string;
+      workers.delete(session);
+      failPending(`${session}/`, 'the worker went away');
+    }
     else if (reply.method === 'NodeWorker.receivedMessageFromWorker') {
       settle(reply.params!.sessionId as string, JSON.parse(reply.params!.message as string) as Reply);
     } else if (reply.id !== undefined) settle('', reply);
   });
+  // A reply that never comes (a worker stuck in a native call, or gone) fails the call
+  // instead of hanging the test.
   function send(session: string, method: string, params: object): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const id = ++nextId;
-      pending.set(`${session}/${id}`, { resolve, reject });
+      const key = `${session}/${id}`;
+      const timer = setTimeout(() => {
+        pending.delete(key);
+        reject(new Error(`inspector: no reply to ${method}${session ? ' in a worker' : ''} within ${CALL_TIMEOUT_MS} ms`));
+      }, CALL_TIMEOUT_MS);
+      pending.set(key, {
+        resolve: (result) => (clearTimeout(timer), resolve(result)),
+        reject: (err) => (clearTimeout(timer), reject(err)),
+      });
       const message = JSON.stringify({ id, method, params });
       if (session === '') socket.send(message);
       else socket.send(JSON.stringify({ id: ++nextId, method: 'NodeWorker.sendMessageToWorker', params: { sessionId: session, message } }));

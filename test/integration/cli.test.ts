@@ -25,7 +25,8 @@ describe('tpdne serve: bad input fails at start with one clear line', () => {
     writeFileSync(join(dir, 'notes.onnx'), 'this is not a model\n');
     writeLinearModel(dir, 'vector-out', { outputDims: [1, 7] });
     writeLinearModel(dir, 'five-channels', { outputDims: [1, 5, 6, 5] });
-    writeLinearModel(dir, 'mapping-like', { outputDims: [1, 8, 40] });
+    writeLinearModel(dir, 'mapping-like', { outputDims: [1, 8, 32] });
+    writeLinearModel(dir, 'sprite-strip', { outputDims: [1, 3, 16, 80] });
     writeLinearModel(dir, 'three-d-latent', { outputDims: [1, 3, 4, 4], inputDims: [1, 8, 2] });
     blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
@@ -41,7 +42,7 @@ describe('tpdne serve: bad input fails at start with one clear line', () => {
     [
       'a model whose output is a StyleGAN w, not a picture',
       () => ['--model', join(dir, 'mapping-like.onnx')],
-      /output 'image' of shape \[1, 8, 40\] is not an image: 40×8 is too far from square for a picture \(more than 4:1\); a StyleGAN mapping graph\? Give --model the folder holding tpdne\.json$/,
+      /output 'image' of shape \[1, 8, 32\] is not an image: a grey 32×8 output is more like a latent than a picture; a StyleGAN mapping graph\? Give --model the folder holding tpdne\.json$/,
     ],
     ['a model whose latent is not [N, D] or [N, D, 1, 1]', () => ['--model', join(dir, 'three-d-latent.onnx')], /Expected latent input of shape \[N, D\] or \[N, D, 1, 1\] but received latent\[1, 8, 2\]/],
     ['a port in use', () => ['--port', String(busyPort), '--size', '64'], /already in use/],
@@ -62,6 +63,11 @@ describe('tpdne serve: bad input fails at start with one clear line', () => {
       assertOneLineFailure(await runCli(['serve', ...port, ...argv]), pattern);
     });
   }
+
+  it('takes a colour picture far from square (a sprite strip, 80×16)', async () => {
+    const result = await runCli(['serve', '--port', '0', '--model', join(dir, 'sprite-strip.onnx'), '--size', '80'], 4000);
+    assert.match(result.stderr, /tpdne: dreaming with sprite-strip\.onnx /, result.stderr);
+  });
 
   it('rejects an unknown command with exit code 2', async () => {
     assertOneLineFailure(await runCli(['serv']), /^tpdne: unknown command 'serv' \(try tpdne help\)$/, 2);

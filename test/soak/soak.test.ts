@@ -110,8 +110,11 @@ describe(`soak: ${SECONDS} s with ${VIEWERS} churning viewers`, () => {
       process.stdout.write(`# soak: ${report}\n`);
       // Every connection that came and went (thousands) would have to leave almost nothing
       // behind to stay under these: a kept socket object is kilobytes.
+      assert.ok(end.isolates >= 2 && base!.isolates >= 2, `the main thread and the model worker were both measured: ${report}`);
       assert.ok(end.heapUsed <= base!.heapUsed * 1.1 + MiB, `JS heap grew: ${report}`);
-      assert.ok(end.external <= base!.external * 1.15 + 2 * MiB, `memory outside the heap (buffers) grew: ${report}`);
+      // Buffers: frames are ~6 KB at 256 px, so a kept one per slot (160 slots) would add
+      // more than this 1 MiB; the level after GC holds within 0.1 MiB here.
+      assert.ok(end.external <= base!.external + MiB, `memory outside the heap (buffers) grew: ${report}`);
       assert.ok(end.rss <= base!.rss * 1.15, `RSS after GC grew: ${report}`);
       assert.ok(endFds <= baseFds * 1.15, `fds grew: ${report}`);
       assert.equal(refused, 0, report);

@@ -30,6 +30,16 @@ describe('parseManifest', () => {
     assert.deepEqual([m.output.range, m.output.layout], ['-1,1', 'nchw']);
   });
 
+  it('reads a manifest saved with a byte-order mark', () => {
+    assert.equal(parseManifest('\uFEFF' + JSON.stringify(good()), PATH).name, parseManifest(JSON.stringify(good()), PATH).name);
+  });
+
+  it('takes latent.truncation: null as no truncation', () => {
+    const m = good() as { latent: Record<string, unknown> };
+    m.latent.truncation = null;
+    assert.equal(parseManifest(JSON.stringify(m), PATH).latent.truncation, null);
+  });
+
   const edit = (change: (m: ReturnType<typeof good>) => void): string => {
     const m = good();
     change(m);
@@ -37,6 +47,7 @@ describe('parseManifest', () => {
   };
   const bad: [string, string, string][] = [
     ['not JSON', '{"version": 1,', 'Expected JSON for manifest field (file) but received text that does not parse'],
+    ['JSON with a trailing comma over several lines', '{\n "version": 1,\n "graphs": [\n  {"name": "a"},\n ]\n}', 'Expected JSON for manifest field (file) but received text that does not parse ('],
     ['an unknown top-level field', edit((m) => Object.assign(m, { steps: 4 })), 'Expected one of the fields version, name, latent, constants, graphs, output, scheduler for manifest field steps but received an unknown field'],
     ['an unknown graph field', edit((m) => Object.assign(m.graphs[1]!, { fle: 'x.onnx' })), 'Expected one of the fields name, file, inputs of graphs[1] for manifest field graphs[1].fle but received an unknown field'],
     ['another version', edit((m) => (m.version = 2)), 'Expected 1 for manifest field version but received 2'],

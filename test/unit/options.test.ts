@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { resolveServeOptions, DEFAULT_SERVE_OPTIONS } from '../../server/options.js';
 import { parseServeArgs } from '../../server/cli/main.js';
 import { serveHelp, SERVE_FLAGS, flagOf } from '../../server/cli/serve-flags.js';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/models.js';
 
@@ -37,13 +37,23 @@ describe('resolveServeOptions', () => {
     const noTruncation = manifestFile({ latent: { shape: [1, 8] } });
     const declared = manifestFile({ latent: { shape: [1, 8], distribution: 'normal' } });
     writeFileSync(join(folder, 'model_index.json'), '{}');
+    const onnx = join(tempDir(), 'face.onnx');
+    writeFileSync(onnx, 'not read by the options check');
+    const nullTruncation = manifestFile({ latent: { shape: [1, 8], truncation: null } });
+    // A folder whose name ends in .json is a folder model all the same.
+    const jsonFolder = join(tempDir(), 'face.json');
+    mkdirSync(jsonFolder);
+    writeFileSync(join(jsonFolder, 'tpdne.json'), JSON.stringify({ latent: { shape: [1, 8] } }));
     const refused: [Record<string, unknown>, string][] = [
       [{ truncation: 0.5 }, "Expected a model manifest with latent.truncation for --model with --truncation but received 'builtin'"],
-      [{ model: 'face.onnx', truncation: '0' }, "Expected a model manifest with latent.truncation for --model with --truncation but received 'face.onnx'"],
+      [{ model: onnx, truncation: '0' }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${onnx}'`],
       [{ model: noTruncation, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${noTruncation}', which has none`],
       [{ model: folder, prompt: 'a cat', latent: 'uniform' }, `Expected 'normal' (a diffusion model starts from normal noise) for --latent with the diffusion folder '${folder}' but received 'uniform'`],
       [{ model: declared, latent: 'uniform' }, `Expected 'normal' (the latent.distribution of ${declared}) for --latent but received 'uniform'`],
-      [{ keyframes: '8' }, 'Expected --walk slerp with --keyframes but received --walk jump'],
+      [{ keyframes: '8' }, 'Expected --walk slerp with --keyframes but received --walk jump (the default)'],
+      [{ keyframes: '8', walk: 'jump' }, 'Expected --walk slerp with --keyframes but received --walk jump'],
+      [{ model: nullTruncation, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${nullTruncation}', which has none`],
+      [{ model: jsonFolder, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${join(jsonFolder, 'tpdne.json')}', which has none`],
       [{ role: 'edge', redis: 'redis://h', walk: 'slerp' }, "Expected nothing with --role edge (an edge serves the frames Redis carries) for --walk but received 'slerp'"],
     ];
     for (const [input, message] of refused) {
@@ -56,8 +66,9 @@ describe('resolveServeOptions', () => {
       assert.equal(resolveServeOptions({ model: declared, latent: 'normal' }).latent, 'normal');
       assert.equal(resolveServeOptions({ model: folder, prompt: 'a cat', latent: 'normal' }).latent, 'normal');
       assert.equal(resolveServeOptions({ walk: 'slerp', keyframes: 4 }).keyframes, 4);
-      // A manifest that cannot be read is the loader's to report, with the field at fault.
+      // A model that is not there is the loader's to report, as without these options.
       assert.equal(resolveServeOptions({ model: join(folder, 'missing.json'), truncation: 0.3 }).truncation, 0.3);
+      assert.equal(resolveServeOptions({ model: join(folder, 'missing'), truncation: 0.3 }).truncation, 0.3);
     });
   });
 
@@ -100,9 +111,10 @@ describe('resolveServeOptions', () => {
     [{ truncation: -0.1 }, 'Expected number between 0 and 1.5 for --truncation but received -0.1'],
     [{ walk: 'lerp' }, "Expected one of jump, slerp for --walk but received 'lerp'"],
     [{ keyframes: '1' }, "Expected integer between 2 and 1000000 for --keyframes but received '1'"],
-    [{ batch: '0' }, "Expected 'auto' or an integer between 1 and 64 for --batch but received '0'"],
-    [{ batch: 'max' }, "Expected 'auto' or an integer between 1 and 64 for --batch but received 'max'"],
-    [{ batch: 2.5 }, "Expected 'auto' or an integer between 1 and 64 for --batch but received 2.5"],
+    [{ batch: '0' }, "Expected 'auto' or an integer between 1 and 8 for --batch but received '0'"],
+    [{ batch: 'max' }, "Expected 'auto' or an integer between 1 and 8 for --batch but received 'max'"],
+    [{ batch: 2.5 }, "Expected 'auto' or an integer between 1 and 8 for --batch but received 2.5"],
+    [{ batch: '64' }, "Expected 'auto' or an integer between 1 and 8 for --batch but received '64'"],
     [{ transport: 'uwebsockets' }, "Expected one of ws, uws, auto for --transport but received 'uwebsockets'"],
     [{ transport: 1 }, 'Expected one of ws, uws, auto for --transport but received 1'],
     [{ turbo: true }, 'Expected a known option for --turbo but received true'],
