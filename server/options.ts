@@ -354,6 +354,9 @@ export function outOption(value: unknown): string | null {
   return out;
 }
 
+/** The options that shape or make frames, which an edge would silently ignore. */
+const EDGE_IGNORES = ['size', 'seed', 'latent', 'truncation', 'walk', 'keyframes', 'batch', 'quality', 'effort', 'device', 'range', 'resize', 'modelTimeout'] as const;
+
 /** Validates every option at once, synchronously, and fills in the defaults. */
 export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOptions {
   for (const key of Object.keys(options)) {
@@ -379,7 +382,8 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   const walk = choiceOption<Walk>('walk', options.walk, d.walk, ['jump', 'slerp']);
   const keyframes = integerOption('keyframes', options.keyframes, d.keyframes, 2, 1_000_000);
   if (role === 'edge') {
-    for (const key of ['latent', 'truncation', 'walk', 'keyframes'] as const) {
+    // An edge makes no frames: what shapes them is the generator's to say.
+    for (const key of EDGE_IGNORES) {
       if (options[key] !== undefined) invalidOption(key, 'nothing with --role edge (an edge serves the frames Redis carries)', options[key]);
     }
   } else if (generate === null) {

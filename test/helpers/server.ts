@@ -11,7 +11,9 @@ export interface TestServer extends Tpdne {
 /** A real server on a free port, with the log captured instead of printed. */
 export async function startTestServer(options: ServeOptions = {}): Promise<TestServer> {
   const logs: string[] = [];
-  const tpdne = await startTpdne({ port: 0, size: 128, ...options, log: (line) => logs.push(line) });
+  // An edge makes no frames, and refuses --size.
+  const size = options.role === 'edge' ? {} : { size: 128 };
+  const tpdne = await startTpdne({ port: 0, ...size, ...options, log: (line) => logs.push(line) });
   return Object.assign(tpdne, { logs });
 }
 

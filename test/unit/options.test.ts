@@ -55,6 +55,8 @@ describe('resolveServeOptions', () => {
       [{ model: nullTruncation, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${nullTruncation}', which has none`],
       [{ model: jsonFolder, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${join(jsonFolder, 'tpdne.json')}', which has none`],
       [{ role: 'edge', redis: 'redis://h', walk: 'slerp' }, "Expected nothing with --role edge (an edge serves the frames Redis carries) for --walk but received 'slerp'"],
+      [{ role: 'edge', redis: 'redis://h', size: '256' }, "Expected nothing with --role edge (an edge serves the frames Redis carries) for --size but received '256'"],
+      [{ role: 'edge', redis: 'redis://h', batch: 4 }, 'Expected nothing with --role edge (an edge serves the frames Redis carries) for --batch but received 4'],
     ];
     for (const [input, message] of refused) {
       it(`refuses ${JSON.stringify(input).replace(folder, '<folder>')}`, () => {
