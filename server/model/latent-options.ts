@@ -42,7 +42,7 @@ function manifestPath(model: string): string | null | undefined {
 /** The manifest's `latent` object, or undefined when it cannot be read as JSON. */
 function manifestLatent(path: string): { distribution?: unknown; truncation?: unknown } | undefined {
   try {
-    const root = JSON.parse(readFileSync(path, 'utf8')) as { latent?: unknown };
+    const root = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, '')) as { latent?: unknown };
     return typeof root.latent === 'object' && root.latent !== null ? root.latent : {};
   } catch {
     return undefined;
@@ -57,6 +57,7 @@ function refuse(message: string): never {
  * @param model the resolved `--model` (null: the built-in CPPN)
  * @param options the latent options as given (undefined: not given)
  * @param walk the resolved `--walk`
+ * @param walkGiven whether `--walk` was given (the message says when it is the default)
  */
 export function checkLatentOptions(model: string | null, options: LatentOptions, walk: string, walkGiven: boolean): void {
   const shown = model === null ? "'builtin'" : `'${model}'`;

@@ -63,8 +63,7 @@ export async function attachInspector(stderr: string): Promise<Inspector> {
       const session = reply.params!.sessionId as string;
       workers.delete(session);
       failPending(`${session}/`, 'the worker went away');
-    }
-    else if (reply.method === 'NodeWorker.receivedMessageFromWorker') {
+    } else if (reply.method === 'NodeWorker.receivedMessageFromWorker') {
       settle(reply.params!.sessionId as string, JSON.parse(reply.params!.message as string) as Reply);
     } else if (reply.id !== undefined) settle('', reply);
   });

@@ -37,6 +37,8 @@ describe('resolveServeOptions', () => {
     const noTruncation = manifestFile({ latent: { shape: [1, 8] } });
     const declared = manifestFile({ latent: { shape: [1, 8], distribution: 'normal' } });
     writeFileSync(join(folder, 'model_index.json'), '{}');
+    const withBom = join(tempDir(), 'tpdne.json');
+    writeFileSync(withBom, '\uFEFF' + JSON.stringify({ latent: { shape: [1, 8], distribution: 'normal' } }));
     const onnx = join(tempDir(), 'face.onnx');
     writeFileSync(onnx, 'not read by the options check');
     const nullTruncation = manifestFile({ latent: { shape: [1, 8], truncation: null } });
@@ -50,6 +52,7 @@ describe('resolveServeOptions', () => {
       [{ model: noTruncation, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${noTruncation}', which has none`],
       [{ model: folder, prompt: 'a cat', latent: 'uniform' }, `Expected 'normal' (a diffusion model starts from normal noise) for --latent with the diffusion folder '${folder}' but received 'uniform'`],
       [{ model: declared, latent: 'uniform' }, `Expected 'normal' (the latent.distribution of ${declared}) for --latent but received 'uniform'`],
+      [{ model: withBom, latent: 'uniform' }, `Expected 'normal' (the latent.distribution of ${withBom}) for --latent but received 'uniform'`],
       [{ keyframes: '8' }, 'Expected --walk slerp with --keyframes but received --walk jump (the default)'],
       [{ keyframes: '8', walk: 'jump' }, 'Expected --walk slerp with --keyframes but received --walk jump'],
       [{ model: nullTruncation, truncation: 1 }, `Expected a model manifest with latent.truncation for --model with --truncation but received '${nullTruncation}', which has none`],
