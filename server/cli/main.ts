@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SERVE_FLAGS, flagOf, serveHelp } from './serve-flags.js';
 import { startTpdne } from '../service.js';
@@ -24,9 +25,16 @@ Commands:
   pm2       print a pm2 ecosystem file that runs serve
   systemd   print a hardened systemd unit that runs serve
   help      show help for a command
+  version   print tpdne's version (also --version)
 
 Run 'tpdne <command> --help' for a command's options.
 `;
+
+/** The version in package.json (dist/server/cli/ is three folders below it). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** parseArgs' own messages run over several lines; ours is always one. */
 function usageError(err: unknown): string {
@@ -119,6 +127,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(args[0] === 'serve' ? serveHelp() : (DEPLOY_HELP[args[0] ?? ''] ?? MAIN_HELP));
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'version' || command === '--version' || command === '-V') {
+    io.out(`tpdne ${version()}\n`);
+    return 0;
   }
   const run = COMMANDS[command];
   if (!run) {

@@ -14,8 +14,9 @@ export function embedCsp(frameAncestors: readonly string[]): string {
 /**
  * `/embed`: a bare page that is only `<tpdne-stream>` filling the frame, for sites that
  * prefer an iframe to a script. `?fit=cover|contain` and `?crossfade=<ms>|auto` pass
- * through to the element; anything else in the query is ignored. The script URL is
- * relative, so the page also works behind a path prefix.
+ * through to the element; anything else in the query is ignored. The script and icon
+ * URLs are relative, so the page also works behind a path prefix (and a browser opening
+ * it asks for no /favicon.ico, which would 404).
  */
 export function renderEmbedPage(query: URLSearchParams): string {
   const attributes = [];
@@ -29,6 +30,7 @@ export function renderEmbedPage(query: URLSearchParams): string {
 <title>This person does not exist · live</title>
 <style>html,body{margin:0;height:100%;overflow:hidden;background:#0b0b0f}tpdne-stream{width:100%;height:100%;aspect-ratio:auto}</style>
 <script type="module" src="embed.js"></script>
+<link rel="icon" type="image/png" href="favicon.png">
 </head>
 <body><tpdne-stream${attributes.join('')}></tpdne-stream></body>
 </html>

@@ -1,11 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { runCli, startCli } from '../helpers/cli.js';
 import { tempDir, writeLinearModel } from '../helpers/models.js';
 import { connectViewer } from '../helpers/server.js';
+import { ROOT } from '../helpers/paths.js';
 
 /** Asserts the CLI failed with exactly one line on stderr matching `pattern`. */
 function assertOneLineFailure(result: { code: number | null; stderr: string }, pattern: RegExp, code = 1): void {
@@ -67,6 +68,14 @@ describe('tpdne serve: bad input fails at start with one clear line', () => {
   it('takes a colour picture far from square (a sprite strip, 80×16)', async () => {
     const result = await runCli(['serve', '--port', '0', '--model', join(dir, 'sprite-strip.onnx'), '--size', '80'], 4000);
     assert.match(result.stderr, /tpdne: dreaming with sprite-strip\.onnx /, result.stderr);
+  });
+
+  it('prints its version for --version and version', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', 'version']) {
+      const result = await runCli([flag]);
+      assert.deepEqual([result.code, result.stdout, result.stderr], [0, `tpdne ${version}\n`, '']);
+    }
   });
 
   it('rejects an unknown command with exit code 2', async () => {

@@ -36,6 +36,8 @@ describe('embedding over HTTP and WebSocket (defaults: any origin, any framer)',
     assert.match(res.headers.get('content-security-policy') ?? '', /(^|; )frame-ancestors \*;/);
     assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     assert.match(body, /<script type="module" src="embed\.js"><\/script>/);
+    assert.match(body, /<link rel="icon" type="image\/png" href="favicon\.png">/);
+    assert.equal((await get(`${server.url}/favicon.png`)).status, 200, 'the icon it names is there');
     assert.match(body, /<tpdne-stream fit="cover" crossfade="0"><\/tpdne-stream>/);
   });
 
