@@ -18,7 +18,6 @@ import type { ModelSource } from './protocol.js';
 import { MANIFEST_NAME } from './latent-options.js';
 import { DIFFUSION_INDEX } from './diffusion-folder.js';
 
-
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,

@@ -5,10 +5,9 @@
 import * as ort from 'onnxruntime-node';
 import { TpdneError, ErrorCodes, describeError } from '../errors.js';
 import type { ImagePipeline, PipelineContext } from './pipeline.js';
-
-/** Most slots stacked into one run of a graph whose batch dimension is dynamic. */
 import { MAX_BATCH } from './batch-limit.js';
 
+/** Most slots stacked into one run of a graph whose batch dimension is dynamic. */
 export { MAX_BATCH };
 
 const fixed = (d: number | string | undefined): d is number => typeof d === 'number' && d > 0;
