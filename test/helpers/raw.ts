@@ -16,6 +16,25 @@ export function rawRequest(port: number, payload: string | Buffer, timeoutMs = 5
   });
 }
 
+/**
+ * A slowloris client: starts a request and dribbles one header line every 100 ms, never
+ * ending it. Resolves with what the server sent before it closed the connection.
+ */
+export function slowloris(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    const socket = connect(port, '127.0.0.1');
+    socket.on('data', (d: Buffer) => (data += d.toString()));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearInterval(drip);
+      resolve(data);
+    });
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    const drip = setInterval(() => socket.write('X-a: b\r\n'), 100);
+  });
+}
+
 /** Opens a WebSocket by hand (no client library), so tests can misbehave on purpose. */
 export function rawWebSocket(port: number, extraHeaders = ''): Promise<{ socket: Socket; response: string }> {
   return new Promise((resolve, reject) => {

@@ -1,9 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { connect } from 'node:net';
 import { startTestServer, connectViewer, waitForFrame, type TestServer } from '../helpers/server.js';
-import { rawRequest, rawWebSocket, clientFrame } from '../helpers/raw.js';
+import { rawRequest, rawWebSocket, clientFrame, slowloris } from '../helpers/raw.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,18 +63,7 @@ describe('hostile clients: no crash, no 5xx, no leak', () => {
 
   it('times out slowloris clients that dribble their headers (408, socket closed)', async () => {
     const started = Date.now();
-    const response = await new Promise<string>((resolve) => {
-      let data = '';
-      const socket = connect(port, '127.0.0.1');
-      socket.on('data', (d: Buffer) => (data += d.toString()));
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        clearInterval(drip);
-        resolve(data);
-      });
-      socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
-      const drip = setInterval(() => socket.write('X-a: b\r\n'), 100);
-    });
+    const response = await slowloris(port);
     assert.match(response, /^HTTP\/1\.1 408/);
     assert.ok(Date.now() - started < 3000, `cut after ${Date.now() - started} ms`);
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { connect } from 'node:net';
 import { startTestServer, connectViewer, waitForFrame, type TestServer } from '../helpers/server.js';
-import { rawRequest, rawWebSocket } from '../helpers/raw.js';
+import { rawRequest, rawWebSocket, slowloris } from '../helpers/raw.js';
 import { rawRequest as httpRequest } from '../helpers/http.js';
 import { frameMessage } from '../../server/stream/message.js';
 
@@ -322,18 +322,7 @@ for (const transport of TRANSPORTS) {
 
     it(`cuts a client that dribbles its headers (${expected.slowlorisStatus || 'no answer'}) within ${expected.slowlorisWithin} ms`, async () => {
       const started = Date.now();
-      const response = await new Promise<string>((resolve) => {
-        let data = '';
-        const socket = connect(server.port, '127.0.0.1');
-        socket.on('data', (d: Buffer) => (data += d.toString()));
-        socket.on('error', () => {});
-        socket.on('close', () => {
-          clearInterval(drip);
-          resolve(data);
-        });
-        socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
-        const drip = setInterval(() => socket.write('X-a: b\r\n'), 100);
-      });
+      const response = await slowloris(server.port);
       assert.equal(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? '', expected.slowlorisStatus);
       assert.ok(Date.now() - started < expected.slowlorisWithin, `cut after ${Date.now() - started} ms`);
     });
